@@ -1,0 +1,64 @@
+#pragma once
+
+/// @file
+/// Events: the things that happen at a simulated time.
+///
+/// An Event is an intrusive node. The component that schedules it owns it (usually as a
+/// member), so scheduling never allocates. An event is in at most one queue at a time and
+/// remembers its slot there, which makes reschedule and cancel O(log n).
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+
+#include "ossim/sim/tick.hpp"
+
+namespace ossim::sim {
+
+class EventQueue;
+class Engine;
+
+/// Something that happens at a simulated time. Derive and implement fire(), or use
+/// CallbackEvent. Destroying a scheduled event cancels it.
+class Event {
+ public:
+  /// `name` must outlive the event (a string literal); it appears in traces and errors.
+  explicit Event(const char* name = "event") : name_(name) {}
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  virtual ~Event();
+
+  bool scheduled() const { return queue_ != nullptr; }
+  /// The time the event is (or was last) scheduled for.
+  Tick when() const { return when_; }
+  const char* name() const { return name_; }
+
+ protected:
+  /// Called by the queue at when(); the event is no longer scheduled when it runs, so it
+  /// may schedule itself again.
+  virtual void fire() = 0;
+
+ private:
+  friend class EventQueue;
+  friend class Engine;
+  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+
+  Tick when_ = 0;
+  EventQueue* queue_ = nullptr;
+  std::uint32_t slot_ = kNoSlot;
+  const char* name_;
+};
+
+/// An event that calls a function. The function is stored once, when the event is built;
+/// scheduling it costs nothing more than scheduling any other event.
+class CallbackEvent final : public Event {
+ public:
+  explicit CallbackEvent(std::function<void()> callback, const char* name = "callback")
+      : Event(name), callback_(std::move(callback)) {}
+
+ private:
+  void fire() override { callback_(); }
+  std::function<void()> callback_;
+};
+
+}  // namespace ossim::sim

@@ -1,0 +1,133 @@
+#pragma once
+
+/// @file
+/// Fibers: the execution contexts of simulated threads.
+///
+/// Every simulated thread of control (a task's user code and kernel stack, a CPU's idle
+/// loop) runs on a Fiber built on Boost.Context. One host thread runs all of a
+/// simulation's fibers, one at a time; the engine's event loop runs on the *host fiber*
+/// (the host thread's own stack). A FiberRuntime, owned by the engine, knows which fiber
+/// is running and passes control directly from one fiber to another: a kernel's
+/// context_switch(prev, next) resumes next without going through the engine.
+///
+/// Stacks come from a FiberStackPool: fixed-size stacks carved from large mappings,
+/// reused after a fiber finishes, and committed by the host only as they are touched.
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace ossim::sim {
+
+/// Stacks of one size for the fibers of one simulation. Not thread-safe (one simulation
+/// runs on one host thread).
+class FiberStackPool {
+ public:
+  /// `stack_bytes` is rounded up to whole host pages. With `guard_page`, the lowest page
+  /// of each stack is made inaccessible so an overflow faults on the host instead of
+  /// corrupting memory; if the host refuses (too many mappings), stacks go unguarded.
+  FiberStackPool(std::size_t stack_bytes, bool guard_page);
+  FiberStackPool(const FiberStackPool&) = delete;
+  FiberStackPool& operator=(const FiberStackPool&) = delete;
+  /// Precondition: every stack has been returned.
+  ~FiberStackPool();
+
+  boost::context::stack_context allocate();
+  void deallocate(boost::context::stack_context& stack) noexcept;
+
+  std::size_t stack_bytes() const { return stack_bytes_; }
+  std::size_t stacks_in_use() const { return in_use_; }
+  std::size_t stacks_cached() const { return free_.size(); }
+  bool guard_pages() const { return guard_page_; }
+
+ private:
+  void grow();
+
+  std::size_t stack_bytes_;    // usable bytes per stack (multiple of the page size)
+  std::size_t slot_bytes_;     // stack plus its guard page
+  bool guard_page_;
+  std::size_t in_use_ = 0;
+  std::vector<void*> free_;    // tops of free stacks
+  struct Chunk {
+    void* base;
+    std::size_t bytes;
+  };
+  std::vector<Chunk> chunks_;
+};
+
+class FiberRuntime;
+
+/// One thread of control with its own stack. Built suspended; runs its body the first
+/// time something switches to it. When the body returns (or throws), the fiber is
+/// finished and control passes to its finish target (the host fiber unless set).
+class Fiber {
+ public:
+  Fiber(const Fiber&) = delete;
+  Fiber& operator=(const Fiber&) = delete;
+  /// Destroying a suspended fiber unwinds its stack (destructors in its frames run).
+  /// Precondition: the fiber is not running.
+  ~Fiber();
+
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }
+  const char* name() const { return name_; }
+
+  /// Where control goes when the body returns. Must not be this fiber.
+  void set_finish_target(Fiber& target) { finish_target_ = &target; }
+
+ private:
+  friend class FiberRuntime;
+  Fiber(FiberRuntime& runtime, const char* name);  // the host fiber
+
+  FiberRuntime& runtime_;
+  boost::context::fiber context_;  // how to resume this fiber while it is suspended
+  std::function<void()> body_;
+  Fiber* finish_target_ = nullptr;
+  const char* name_;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
+/// The fibers of one simulation and the switches between them.
+class FiberRuntime {
+ public:
+  FiberRuntime(std::size_t stack_bytes, bool guard_pages);
+  FiberRuntime(const FiberRuntime&) = delete;
+  FiberRuntime& operator=(const FiberRuntime&) = delete;
+  ~FiberRuntime();
+
+  /// A new suspended fiber that will run `body`. `name` must outlive the fiber.
+  std::unique_ptr<Fiber> create(std::function<void()> body, const char* name = "fiber");
+
+  /// Suspends the running fiber and resumes `next`; returns when something switches back.
+  /// If a fiber's body threw, the exception is rethrown here on the host fiber.
+  /// Precondition: `next` is not finished.
+  void switch_to(Fiber& next);
+
+  Fiber& running() const { return *running_; }
+  Fiber& host() { return host_; }
+  bool on_host() const { return running_ == &host_; }
+  FiberStackPool& stacks() { return stacks_; }
+  std::uint64_t switches() const { return switches_; }
+
+ private:
+  friend class Fiber;
+  /// Runs on a new fiber's own stack the first time it is resumed.
+  boost::context::fiber run_body(Fiber& self, boost::context::fiber&& from);
+  void adopt_suspended(boost::context::fiber&& from) { handoff_from_->context_ = std::move(from); }
+  void rethrow_failure_on_host();
+
+  FiberStackPool stacks_;
+  Fiber host_;
+  Fiber* running_;
+  Fiber* handoff_from_ = nullptr;  // the fiber that just switched away
+  std::exception_ptr failure_;     // a body's exception, waiting for the host
+  std::uint64_t switches_ = 0;
+};
+
+}  // namespace ossim::sim

@@ -1,0 +1,44 @@
+#include "ossim/sim/random.hpp"
+
+#include <cmath>
+
+namespace ossim::sim {
+
+RandomStream::RandomStream(std::uint64_t seed) : identity_(seed) {
+  std::uint64_t expand = seed;
+  for (auto& word : state_) word = splitmix64(expand);
+}
+
+RandomStream::RandomStream(std::uint64_t seed, std::string_view stream_name)
+    : RandomStream(seed ^ (hash_name(stream_name) * 0x9E3779B97F4A7C15ULL)) {}
+
+std::uint64_t RandomStream::uniform_below(std::uint64_t bound) {
+  // Lemire, "Fast Random Integer Generation in an Interval" (2019): unbiased.
+  unsigned __int128 product = static_cast<unsigned __int128>(next_u64()) * bound;
+  auto low = static_cast<std::uint64_t>(product);
+  if (low < bound) {
+    const std::uint64_t threshold = (0 - bound) % bound;
+    while (low < threshold) {
+      product = static_cast<unsigned __int128>(next_u64()) * bound;
+      low = static_cast<std::uint64_t>(product);
+    }
+  }
+  return static_cast<std::uint64_t>(product >> 64);
+}
+
+std::uint64_t RandomStream::uniform_between(std::uint64_t low, std::uint64_t high) {
+  const std::uint64_t span = high - low;
+  if (span == ~std::uint64_t{0}) return next_u64();
+  return low + uniform_below(span + 1);
+}
+
+double RandomStream::exponential(double mean) {
+  // 1 - u is in (0, 1], so the logarithm is finite.
+  return -mean * std::log(1.0 - uniform_unit());
+}
+
+RandomStream RandomStream::derive(std::string_view child_name) const {
+  return RandomStream(identity_, child_name);
+}
+
+}  // namespace ossim::sim
