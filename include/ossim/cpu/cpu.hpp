@@ -1,0 +1,279 @@
+#pragma once
+
+/// @file
+/// A simulated x86-64-like CPU.
+///
+/// A CPU executes the operations of the context currently on it: compute N cycles, load
+/// or store at a virtual address, fetch an instruction, trap into the kernel (SYSCALL),
+/// and a few privileged instructions (HLT, CLI/STI, CR writes, INVLPG). Each operation
+/// advances the CPU's local clock at its configured frequency. Between operations lie the
+/// instruction boundaries: there the CPU takes a pending external interrupt if IF is set,
+/// and there it checks how far it has run ahead of the event queue. It may run ahead only
+/// until its clock reaches the next pending event (plus the configured sync quantum,
+/// default zero); then it hands control back to the engine and resumes when the engine
+/// reaches its time. A long compute is split at the next event, so an interrupt lands at
+/// the exact cycle it arrives.
+///
+/// Exceptions and interrupts are delivered by calling the handler from the loaded vector
+/// table on the current context's fiber, at CPL 0, with IF cleared; when the handler
+/// returns, the CPU restores the interrupted state (IRET) and, for a fault, retries the
+/// operation. An exception with no handler becomes a double fault, and one during a double
+/// fault shuts the CPU down (a triple fault): the CPU stops, the simulation goes on.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "ossim/cpu/context.hpp"
+#include "ossim/cpu/registers.hpp"
+#include "ossim/cpu/vector_table.hpp"
+#include "ossim/dev/interrupt_target.hpp"
+#include "ossim/mmu/mmu.hpp"
+#include "ossim/mmu/physical_memory.hpp"
+#include "ossim/sim/engine.hpp"
+#include "ossim/sim/event.hpp"
+#include "ossim/sim/tick.hpp"
+
+namespace ossim::dev {
+class LocalApic;
+}
+
+namespace ossim::cpu {
+
+struct CpuConfig {
+  std::uint64_t frequency_hz = 3'000'000'000;
+  /// Cycles of a load or store that hits in the TLB (no cache model: all memory costs this).
+  std::uint32_t memory_access_cycles = 1;
+  /// Cycles to enter a handler for an exception or an external interrupt, and for SYSCALL.
+  std::uint32_t exception_entry_cycles = 0;
+  std::uint32_t interrupt_entry_cycles = 0;
+  std::uint32_t syscall_entry_cycles = 0;
+  /// How far a CPU may run past the next pending event before it syncs with the engine.
+  /// Zero interleaves CPUs exactly; more trades accuracy of cross-CPU timing for speed.
+  sim::Tick sync_quantum = 0;
+  /// Faults in a row on one operation before the CPU declares it cannot make progress and
+  /// shuts down (a handler that returns without fixing anything would loop forever).
+  std::uint32_t fault_retry_limit = 64;
+  mmu::MmuConfig mmu;
+};
+
+enum class CpuState : std::uint8_t {
+  kOff,       // nothing to run
+  kRunning,   // executing, or waiting for the engine to reach its clock
+  kHalted,    // HLT: asleep until an interrupt
+  kShutdown,  // triple fault: stopped for good
+};
+
+struct CpuStats {
+  std::uint64_t busy_cycles = 0;  // cycles spent executing operations
+  sim::Tick halted_time = 0;      // time spent in HLT
+  std::uint64_t interrupts = 0;   // external interrupts taken
+  std::uint64_t exceptions = 0;   // exceptions delivered (page faults included)
+  std::uint64_t page_faults = 0;
+  std::uint64_t syscalls = 0;
+  std::uint64_t engine_syncs = 0;     // times the CPU handed control back to the engine
+  std::uint64_t context_switches = 0;
+};
+
+/// Thrown to unwind a context's fiber when its CPU shuts down (caught at the fiber base).
+struct CpuShutdown {};
+
+class Cpu final : public dev::InterruptTarget {
+ public:
+  Cpu(unsigned id, sim::Engine& engine, mmu::PhysicalMemory& memory, dev::LocalApic& apic,
+      const CpuConfig& config);
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+  ~Cpu();
+
+  // ---- Identity and state ---------------------------------------------------------------
+  unsigned id() const { return id_; }
+  CpuState state() const { return state_; }
+  const std::string& shutdown_reason() const { return shutdown_reason_; }
+  /// The CPU's local clock: the time of the operation it is executing or will execute.
+  sim::Tick now() const { return clock_; }
+  std::uint64_t frequency_hz() const { return frequency_hz_; }
+  sim::Tick cycles_to_ticks(std::uint64_t cycles) const;
+
+  /// The context on this CPU (nullptr when off).
+  Context* current() const { return current_; }
+  /// The register file of the current context. Precondition: a context is on the CPU.
+  RegisterFile& registers() { return current_->registers_; }
+  const ControlRegisters& control() const { return control_; }
+  unsigned cpl() const { return cpl_; }
+  bool interrupts_enabled() const { return (current_->registers_.rflags & rflags::kInterruptEnable) != 0; }
+
+  mmu::Mmu& mmu() { return mmu_; }
+  mmu::PhysicalMemory& memory() { return memory_; }
+  dev::LocalApic& apic() { return apic_; }
+  sim::Engine& engine() { return engine_; }
+  const CpuStats& stats() const { return stats_; }
+
+  // ---- Host side: give the CPU something to run ----------------------------------------
+  /// Puts `context` on this idle CPU and starts executing it at max(now(), engine.now()).
+  /// The CPU begins at CPL 0 with interrupts disabled, like a CPU coming out of reset.
+  void start(Context& context);
+  /// LIDT for all entry points. The table must outlive its use.
+  void load_vector_table(const VectorTable* table) { vectors_ = table; }
+
+  // ---- Operations: called on the current context's fiber --------------------------------
+  /// Executes `cycles` cycles of computation, interrupted at pending interrupts.
+  void compute(std::uint64_t cycles);
+
+  template <typename T>
+  T load(mmu::VirtAddr address) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    read_memory(address, &value, sizeof(T));
+    return value;
+  }
+  template <typename T>
+  void store(mmu::VirtAddr address, const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    write_memory(address, &value, sizeof(T));
+  }
+  /// Loads and stores of any size, split at page boundaries. A typed access of up to 16
+  /// bytes that crosses a page checks both pages before moving a byte; longer ones move
+  /// page by page and resume at the faulting page, like REP MOVS.
+  void read_memory(mmu::VirtAddr address, void* out, std::size_t bytes) {
+    at_boundary().access(address, out, bytes, mmu::AccessType::kRead);
+  }
+  void write_memory(mmu::VirtAddr address, const void* in, std::size_t bytes) {
+    at_boundary().access(address, const_cast<void*>(in), bytes, mmu::AccessType::kWrite);
+  }
+  /// As read_memory/write_memory, but a fault the handler marks abort_access makes the
+  /// operation return false instead of shutting the CPU down (for copy_from_user).
+  bool try_read_memory(mmu::VirtAddr address, void* out, std::size_t bytes);
+  bool try_write_memory(mmu::VirtAddr address, const void* in, std::size_t bytes);
+  /// An instruction fetch at `address` (sets rip): translated with execute permission.
+  void fetch(mmu::VirtAddr address);
+
+  /// Unsigned division; a zero divisor raises #DE.
+  std::uint64_t divide(std::uint64_t dividend, std::uint64_t divisor);
+
+  /// SYSCALL: enters the kernel's syscall entry at CPL 0 with the number in rax and the
+  /// arguments in rdi, rsi, rdx, r10, r8, r9; returns rax as the entry left it. Without a
+  /// syscall entry, raises #UD and returns rax unchanged.
+  std::uint64_t syscall();
+
+  // ---- Privileged operations (CPL 0; at CPL 3 they raise #GP) ------------------------
+  /// HLT: sleeps until an interrupt, then returns after its handler has run.
+  void halt();
+  void disable_interrupts();  // CLI
+  void enable_interrupts();   // STI
+  void write_cr0(std::uint64_t value);
+  void write_cr3(std::uint64_t value);
+  void write_cr4(std::uint64_t value);
+  void invlpg(mmu::VirtAddr address);
+  void invpcid(mmu::InvpcidType type, std::uint16_t pcid, mmu::VirtAddr address);
+  /// Drops to CPL 3 (as an IRET or SYSRET to user mode does), with IF set.
+  void enter_user_mode();
+
+  /// switch_to: puts `next` on this CPU and suspends the current context until some CPU
+  /// switches back to it. Returns the CPU the caller is on when it resumes. Precondition:
+  /// `next` is not running and not finished.
+  Cpu& switch_to(Context& next);
+
+  /// Charges time that is not cycles of this CPU (device access, modelled kernel costs).
+  void stall(sim::Tick time) { clock_ += time; }
+
+  // dev::InterruptTarget
+  void interrupt_requested() override;
+
+ private:
+  /// The instruction boundary before an operation: takes pending interrupts, syncs with the
+  /// engine. Returns the CPU the current context is on afterwards.
+  Cpu& at_boundary() {
+    if (!interrupt_pending_ && clock_ < sync_limit()) [[likely]] return *this;
+    return boundary_slow();
+  }
+  Cpu& boundary_slow();
+  sim::Tick sync_limit() const { return sim::tick_add(engine_.next_event_time(), sync_quantum_); }
+
+  static constexpr std::uint32_t kNoFault = ~std::uint32_t{0};
+
+  /// One memory operation; the common case (one page, translation permitted, RAM behind
+  /// it) is inline and costs a TLB lookup and a copy.
+  void access(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type) {
+    if (((address & (mmu::kPageBytes - 1)) + bytes) <= mmu::kPageBytes && mmu::is_canonical(address)) [[likely]] {
+      const mmu::Translation t = mmu_.translate(address, type, cpl_ == 3);
+      clock_ += t.latency;
+      if (t.ok && memory_.contains(t.address, bytes)) [[likely]] {
+        if (type == mmu::AccessType::kWrite) {
+          std::memcpy(memory_.host(t.address), data, bytes);
+        } else {
+          std::memcpy(data, memory_.host(t.address), bytes);
+        }
+        advance(memory_access_cycles_);
+        return;
+      }
+      access_slow(address, data, bytes, type, false, t.ok ? kNoFault : t.error_code);
+      return;
+    }
+    access_slow(address, data, bytes, type, false, kNoFault);
+  }
+  /// Any access: page by page, with faults delivered and the faulting page retried.
+  /// `first_fault` is the error code of a translation of `address` that already failed.
+  /// Returns false only for an access a handler aborted, when `may_abort`.
+  bool access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
+                   bool may_abort, std::uint32_t first_fault);
+  /// Translates one page for an access, delivering faults until it succeeds. Returns the
+  /// CPU the context is on afterwards, or nullptr if a handler aborted the access.
+  Cpu* translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool may_abort,
+                          std::uint32_t first_fault, mmu::PhysAddr& physical);
+
+  /// Advances the clock by `cycles` of this CPU, in 32.32 fixed-point picoseconds so that
+  /// no fraction of a picosecond is lost over billions of cycles.
+  void advance(std::uint64_t cycles) {
+    const unsigned __int128 t = static_cast<unsigned __int128>(cycles) * ps_per_cycle_q32_ + clock_fraction_;
+    clock_ += static_cast<sim::Tick>(t >> 32);
+    clock_fraction_ = static_cast<std::uint32_t>(t);
+    stats_.busy_cycles += cycles;
+  }
+  /// The cycles until the clock reaches `limit` (at least one). Precondition: clock_ < limit.
+  std::uint64_t cycles_until(sim::Tick limit) const;
+
+  enum class Delivery { kRetry, kAbort };
+  /// Delivers an exception to its handler; returns the CPU the context is on afterwards.
+  Cpu& raise(std::uint8_t vector, std::uint64_t error_code, std::uint64_t fault_address = 0,
+             Delivery* outcome = nullptr);
+  Cpu& deliver(TrapFrame& frame, const TrapHandler& handler, std::uint32_t entry_cycles);
+  Cpu& take_interrupt();
+  Cpu& yield_to_engine();
+  [[noreturn]] void shutdown(std::string reason);
+  bool privileged_ok();
+  void apply_paging_controls();
+  void on_run_event();
+
+  unsigned id_;
+  sim::Engine& engine_;
+  mmu::PhysicalMemory& memory_;
+  dev::LocalApic& apic_;
+  mmu::Mmu mmu_;
+  const VectorTable* vectors_ = nullptr;
+  Context* current_ = nullptr;
+  ControlRegisters control_;
+  unsigned cpl_ = 0;
+  CpuState state_ = CpuState::kOff;
+  bool interrupt_pending_ = false;  // the APIC asked; checked at the next boundary
+  bool in_double_fault_ = false;
+
+  sim::Tick clock_ = 0;
+  std::uint32_t clock_fraction_ = 0;
+  std::uint64_t ps_per_cycle_q32_;
+  std::uint64_t frequency_hz_;
+  sim::Tick sync_quantum_;
+  sim::Tick halted_since_ = 0;
+  std::uint32_t memory_access_cycles_;
+  std::uint32_t exception_entry_cycles_;
+  std::uint32_t interrupt_entry_cycles_;
+  std::uint32_t syscall_entry_cycles_;
+  std::uint32_t fault_retry_limit_;
+
+  sim::CallbackEvent run_event_;  // resumes the current context when the engine reaches clock_
+  CpuStats stats_;
+  std::string shutdown_reason_;
+};
+
+}  // namespace ossim::cpu

@@ -1,0 +1,131 @@
+#pragma once
+
+/// @file
+/// One CPU's memory-management unit: split L1 TLBs (instructions, data), an optional
+/// unified second-level TLB, and the page walker behind them.
+///
+/// A translation looks in the L1 TLB for the access type, then the second level, then
+/// walks the page tables (charging a latency per level read). A hit whose permissions
+/// forbid the access raises #PF without a new walk, as on x86; a write through an entry
+/// whose page is not yet dirty walks again so the D bit gets set. Every #PF invalidates the
+/// faulting address's entries. The CPU forwards its control registers: CR3 loads apply
+/// x86's PCID rules, and changing CR4.PGE or CR4.PCIDE flushes everything.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "ossim/mmu/address.hpp"
+#include "ossim/mmu/page_walker.hpp"
+#include "ossim/mmu/physical_memory.hpp"
+#include "ossim/mmu/tlb.hpp"
+#include "ossim/sim/random.hpp"
+#include "ossim/sim/tick.hpp"
+
+namespace ossim::mmu {
+
+struct MmuConfig {
+  TlbConfig itlb{"itlb", 64, 4, TlbReplacement::kLru};
+  TlbConfig dtlb{"dtlb", 64, 4, TlbReplacement::kLru};
+  /// A unified second-level TLB consulted on an L1 miss.
+  std::optional<TlbConfig> stlb = TlbConfig{"stlb", 1024, 8, TlbReplacement::kLru};
+  /// Time to read one paging-structure entry from memory during a walk.
+  sim::Tick walk_latency_per_level = 10 * sim::kNanosecond;
+  /// Extra time of an L1 miss that hits the second level.
+  sim::Tick stlb_hit_latency = 2 * sim::kNanosecond;
+};
+
+struct Translation {
+  bool ok = false;
+  std::uint32_t error_code = 0;  // the #PF error code when !ok
+  PhysAddr address = 0;
+  sim::Tick latency = 0;  // beyond a TLB hit
+};
+
+struct MmuStats {
+  std::uint64_t walks = 0;
+  std::uint64_t walk_entries_read = 0;
+  std::uint64_t page_faults = 0;
+};
+
+/// The kinds of INVPCID (Intel SDM vol. 2).
+enum class InvpcidType : std::uint8_t {
+  kIndividualAddress = 0,  // one address, one PCID (global entries kept)
+  kSingleContext = 1,      // all of one PCID's non-global entries
+  kAllIncludingGlobal = 2,
+  kAllExceptGlobal = 3,
+};
+
+class Mmu {
+ public:
+  Mmu(PhysicalMemory& memory, const MmuConfig& config, const sim::RandomStream& random);
+
+  /// CR0.PG. With paging off, virtual addresses are physical addresses.
+  void set_paging_enabled(bool enabled) { paging_enabled_ = enabled; }
+  bool paging_enabled() const { return paging_enabled_; }
+  /// The CR0/CR4 controls. Changing global_pages or pcid_enabled flushes every entry.
+  void set_mode(const PagingMode& mode, bool pcid_enabled);
+  const PagingMode& mode() const { return mode_; }
+  bool pcid_enabled() const { return pcid_enabled_; }
+
+  /// A CR3 load. Without PCIDs: all non-global entries are flushed. With PCIDs: bits 0-11
+  /// select the PCID, and unless bit 63 is set that PCID's non-global entries are flushed.
+  void load_cr3(std::uint64_t cr3);
+  PhysAddr root() const { return root_; }
+  std::uint16_t pcid() const { return pcid_; }
+
+  void invlpg(VirtAddr address);
+  void invpcid(InvpcidType type, std::uint16_t pcid, VirtAddr address);
+  void flush_all(bool include_global);
+
+  /// Translates an access. The fast path (an L1 hit that permits the access) is inline.
+  Translation translate(VirtAddr address, AccessType type, bool user_mode) {
+    if (!paging_enabled_) return Translation{true, 0, address, 0};
+    Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
+    if (TlbEntry* entry = l1.lookup(address, pcid_)) [[likely]] {
+      if (allows(*entry, type, user_mode)) [[likely]] {
+        return Translation{true, 0, entry->page_base | (address & ((std::uint64_t{1} << entry->shift) - 1)), 0};
+      }
+      return retry_hit(*entry, address, type, user_mode, 0);
+    }
+    return translate_miss(l1, address, type, user_mode);
+  }
+
+  Tlb& itlb() { return itlb_; }
+  Tlb& dtlb() { return dtlb_; }
+  /// nullptr when the MMU has no second level.
+  Tlb* stlb() { return stlb_.get(); }
+  const MmuStats& stats() const { return stats_; }
+  PageWalker& walker() { return walker_; }
+
+ private:
+  /// Whether a TLB entry serves the access without going back to the tables.
+  bool allows(const TlbEntry& entry, AccessType type, bool user_mode) const {
+    const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),
+                                      entry.has(TlbEntry::kExecutable)};
+    if (!PageWalker::permits(permissions, type, user_mode, mode_)) return false;
+    return type != AccessType::kWrite || entry.has(TlbEntry::kDirty);
+  }
+  Translation retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
+                        sim::Tick latency);
+  Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);
+  Translation walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency);
+  Translation fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency);
+  void invalidate_everywhere(VirtAddr address, std::uint16_t pcid);
+
+  PhysicalMemory& memory_;
+  PageWalker walker_;
+  Tlb itlb_;
+  Tlb dtlb_;
+  std::unique_ptr<Tlb> stlb_;
+  sim::Tick walk_latency_per_level_;
+  sim::Tick stlb_hit_latency_;
+  PagingMode mode_;
+  bool paging_enabled_ = false;
+  bool pcid_enabled_ = false;
+  PhysAddr root_ = 0;
+  std::uint16_t pcid_ = 0;
+  MmuStats stats_;
+};
+
+}  // namespace ossim::mmu

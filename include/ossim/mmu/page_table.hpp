@@ -1,0 +1,78 @@
+#pragma once
+
+/// @file
+/// The software side of paging: building and editing one address space's x86-64 paging
+/// structures in simulated physical memory (what Linux's pgd/pud/pmd/pte helpers do).
+/// The hardware side, which only reads them, is the PageWalker.
+///
+/// Upper-level entries are created permissive (present, writable, user if any mapping
+/// below is user) so that the leaf entry alone decides a page's protection, as Linux does.
+
+#include <cstdint>
+#include <optional>
+
+#include "ossim/mmu/address.hpp"
+#include "ossim/mmu/frame_allocator.hpp"
+#include "ossim/mmu/physical_memory.hpp"
+#include "ossim/mmu/pte.hpp"
+
+namespace ossim::mmu {
+
+/// A leaf found by PageTable::lookup.
+struct Mapping {
+  PhysAddr page_base = 0;
+  PageSize size = PageSize::k4K;
+  pte::Entry entry = 0;        // the leaf entry as stored
+  PhysAddr entry_address = 0;  // where the leaf entry lives in physical memory
+};
+
+class PageTable {
+ public:
+  /// Allocates an empty top-level table. `levels` is 4 or 5. Throws std::bad_alloc when no
+  /// frame is free.
+  PageTable(PhysicalMemory& memory, FrameAllocator& frames, unsigned levels = 4);
+  PageTable(const PageTable&) = delete;
+  PageTable& operator=(const PageTable&) = delete;
+  /// Frees every paging-structure frame (not the frames the leaves map).
+  ~PageTable();
+
+  /// The physical address of the top-level table: the value to load into CR3.
+  PhysAddr root() const { return root_; }
+  unsigned levels() const { return levels_; }
+
+  /// Maps the page of `size` at `address` to `page_base` with the leaf `flags` (kPresent is
+  /// added, and kPageSize for large pages). Returns false, changing nothing, if an
+  /// address is misaligned or non-canonical, the range is already mapped (in whole or in
+  /// part), or no frame is free for a table.
+  bool map(VirtAddr address, PhysAddr page_base, PageSize size, pte::Entry flags);
+
+  /// Removes the mapping of the page containing `address`; returns the leaf entry that was
+  /// there. Empty tables are not reclaimed until the PageTable is destroyed. The caller
+  /// invalidates TLBs.
+  std::optional<pte::Entry> unmap(VirtAddr address);
+
+  /// The leaf mapping `address`, found without touching A/D bits.
+  std::optional<Mapping> lookup(VirtAddr address) const;
+
+  /// Sets and clears bits of the leaf mapping `address`; false if nothing is mapped. The
+  /// caller invalidates TLBs.
+  bool update(VirtAddr address, pte::Entry set_bits, pte::Entry clear_bits);
+
+  /// Frames currently used by this tree's paging structures, the root included.
+  std::uint64_t table_frames() const { return table_frames_; }
+
+ private:
+  /// The entry address at `target_level` for `address`, creating tables on the way if
+  /// `create`; nullopt if a table is missing (and !create), a large page is in the way,
+  /// or no frame is free.
+  std::optional<PhysAddr> entry_for(VirtAddr address, unsigned target_level, bool create, bool user);
+  void free_tree(PhysAddr table, unsigned level);
+
+  PhysicalMemory& memory_;
+  FrameAllocator& frames_;
+  unsigned levels_;
+  PhysAddr root_;
+  std::uint64_t table_frames_ = 0;
+};
+
+}  // namespace ossim::mmu

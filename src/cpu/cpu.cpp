@@ -1,0 +1,405 @@
+#include "ossim/cpu/cpu.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "ossim/dev/local_apic.hpp"
+
+namespace ossim::cpu {
+
+Cpu::Cpu(unsigned id, sim::Engine& engine, mmu::PhysicalMemory& memory, dev::LocalApic& apic,
+         const CpuConfig& config)
+    : id_(id),
+      engine_(engine),
+      memory_(memory),
+      apic_(apic),
+      mmu_(memory, config.mmu, engine.random_stream(fmt::format("cpu{}.mmu", id))),
+      ps_per_cycle_q32_(static_cast<std::uint64_t>(
+          (static_cast<unsigned __int128>(sim::kSecond) << 32) / std::max<std::uint64_t>(config.frequency_hz, 1))),
+      frequency_hz_(std::max<std::uint64_t>(config.frequency_hz, 1)),
+      sync_quantum_(config.sync_quantum),
+      memory_access_cycles_(config.memory_access_cycles),
+      exception_entry_cycles_(config.exception_entry_cycles),
+      interrupt_entry_cycles_(config.interrupt_entry_cycles),
+      syscall_entry_cycles_(config.syscall_entry_cycles),
+      fault_retry_limit_(std::max<std::uint32_t>(config.fault_retry_limit, 1)),
+      run_event_([this] { on_run_event(); }, "cpu.run") {
+  apply_paging_controls();
+}
+
+Cpu::~Cpu() {
+  if (current_ != nullptr) current_->cpu_ = nullptr;
+}
+
+sim::Tick Cpu::cycles_to_ticks(std::uint64_t cycles) const {
+  return static_cast<sim::Tick>((static_cast<unsigned __int128>(cycles) * ps_per_cycle_q32_) >> 32);
+}
+
+std::uint64_t Cpu::cycles_until(sim::Tick limit) const {
+  const unsigned __int128 need =
+      (static_cast<unsigned __int128>(limit - clock_) << 32) - clock_fraction_;
+  const unsigned __int128 cycles = (need + ps_per_cycle_q32_ - 1) / ps_per_cycle_q32_;
+  return cycles > ~std::uint64_t{0} ? ~std::uint64_t{0} : static_cast<std::uint64_t>(cycles);
+}
+
+// ---- Host side ---------------------------------------------------------------------------
+
+void Cpu::start(Context& context) {
+  assert(state_ == CpuState::kOff && !context.running() && !context.finished());
+  current_ = &context;
+  context.cpu_ = this;
+  cpl_ = 0;
+  context.registers_.rflags &= ~rflags::kInterruptEnable;
+  state_ = CpuState::kRunning;
+  if (engine_.now() > clock_) {
+    clock_ = engine_.now();
+    clock_fraction_ = 0;
+  }
+  engine_.schedule(run_event_, clock_);
+}
+
+void Cpu::on_run_event() {
+  engine_.fibers().switch_to(current_->fiber());
+  // Back on the host: the context yielded (run_event_ is scheduled again), halted, or its
+  // body ended (it finished, or the CPU shut down under it).
+  if (current_ != nullptr && current_->finished()) {
+    current_->cpu_ = nullptr;
+    current_ = nullptr;
+    if (state_ != CpuState::kShutdown) state_ = CpuState::kOff;
+  }
+}
+
+void Cpu::interrupt_requested() {
+  interrupt_pending_ = true;
+  if (state_ != CpuState::kHalted || !interrupts_enabled()) return;
+  // Wake from HLT at the time the interrupt arrives.
+  if (engine_.now() > clock_) {
+    clock_ = engine_.now();
+    clock_fraction_ = 0;
+  }
+  stats_.halted_time += clock_ - halted_since_;
+  state_ = CpuState::kRunning;
+  engine_.schedule(run_event_, clock_);
+}
+
+// ---- Boundaries, interrupts and exceptions -----------------------------------------------
+
+Cpu& Cpu::boundary_slow() {
+  Cpu* cpu = this;
+  for (;;) {
+    if (cpu->interrupt_pending_ && cpu->interrupts_enabled()) {
+      if (cpu->apic_.has_deliverable()) {
+        cpu = &cpu->take_interrupt();
+        continue;
+      }
+      cpu->interrupt_pending_ = false;
+    }
+    if (cpu->clock_ >= cpu->sync_limit()) {
+      cpu = &cpu->yield_to_engine();
+      continue;
+    }
+    return *cpu;
+  }
+}
+
+Cpu& Cpu::yield_to_engine() {
+  ++stats_.engine_syncs;
+  engine_.schedule(run_event_, clock_);
+  Context& self = *current_;
+  engine_.fibers().switch_to(engine_.fibers().host());
+  return self.cpu();
+}
+
+Cpu& Cpu::take_interrupt() {
+  const int vector = apic_.acknowledge();
+  if (vector < 0) return *this;
+  ++stats_.interrupts;
+  if (vectors_ == nullptr || !vectors_->installed(static_cast<std::uint8_t>(vector))) {
+    // No gate for this vector: the interrupt is acknowledged and dropped.
+    apic_.eoi();
+    return *this;
+  }
+  TrapFrame frame;
+  frame.vector = static_cast<std::uint8_t>(vector);
+  frame.external = true;
+  return deliver(frame, vectors_->get(frame.vector), interrupt_entry_cycles_);
+}
+
+Cpu& Cpu::deliver(TrapFrame& frame, const TrapHandler& handler, std::uint32_t entry_cycles) {
+  Context& context = *current_;
+  frame.rip = context.registers_.rip;
+  frame.rflags = context.registers_.rflags;
+  frame.cpl = static_cast<std::uint8_t>(cpl_);
+  advance(entry_cycles);
+  cpl_ = 0;
+  context.registers_.rflags &= ~rflags::kInterruptEnable;  // interrupt gate
+  handler(*this, frame);
+  // IRET, on whichever CPU the context is on now.
+  Cpu& cpu = context.cpu();
+  cpu.cpl_ = frame.cpl;
+  context.registers_.rflags = frame.rflags | rflags::kAlwaysOne;
+  context.registers_.rip = frame.rip;
+  return cpu;
+}
+
+Cpu& Cpu::raise(std::uint8_t vector, std::uint64_t error_code, std::uint64_t fault_address,
+                Delivery* outcome) {
+  ++stats_.exceptions;
+  if (vector == vector::kPageFault) {
+    ++stats_.page_faults;
+    control_.cr2 = fault_address;
+  }
+  const bool has_handler = vectors_ != nullptr && vectors_->installed(vector);
+  if (!has_handler) {
+    if (vector == vector::kDoubleFault || vectors_ == nullptr || !vectors_->installed(vector::kDoubleFault)) {
+      shutdown(fmt::format("triple fault: vector {} (error code {:#x}, address {:#x}) with no handler",
+                           vector, error_code, fault_address));
+    }
+    return raise(vector::kDoubleFault, 0, 0, outcome);
+  }
+  TrapFrame frame;
+  frame.vector = vector;
+  frame.error_code = vector::has_error_code(vector) ? error_code : 0;
+  frame.fault_address = fault_address;
+  Cpu& cpu = deliver(frame, vectors_->get(vector), exception_entry_cycles_);
+  if (outcome != nullptr) *outcome = frame.abort_access ? Delivery::kAbort : Delivery::kRetry;
+  return cpu;
+}
+
+void Cpu::shutdown(std::string reason) {
+  state_ = CpuState::kShutdown;
+  shutdown_reason_ = std::move(reason);
+  throw CpuShutdown{};
+}
+
+bool Cpu::privileged_ok() {
+  if (cpl_ == 0) return true;
+  raise(vector::kGeneralProtection, 0);
+  return false;
+}
+
+// ---- Memory -------------------------------------------------------------------------------
+
+Cpu* Cpu::translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool may_abort,
+                             std::uint32_t first_fault, mmu::PhysAddr& physical) {
+  Cpu* cpu = this;
+  std::uint32_t error = first_fault;
+  for (std::uint32_t faults = 0;; ++faults) {
+    if (faults > cpu->fault_retry_limit_) {
+      cpu->shutdown(fmt::format("no progress: {} faults in a row at {:#x}", faults, address));
+    }
+    Delivery outcome = Delivery::kRetry;
+    if (!mmu::is_canonical(address)) {
+      cpu = &cpu->raise(vector::kGeneralProtection, 0, 0, &outcome);
+    } else if (error != kNoFault) {
+      cpu = &cpu->raise(vector::kPageFault, error, address, &outcome);
+    } else {
+      const mmu::Translation t = cpu->mmu_.translate(address, type, cpu->cpl_ == 3);
+      cpu->clock_ += t.latency;
+      if (t.ok) {
+        physical = t.address;
+        return cpu;
+      }
+      error = t.error_code;
+      continue;  // deliver it on the next pass
+    }
+    error = kNoFault;
+    if (outcome == Delivery::kAbort) {
+      if (may_abort) return nullptr;
+      cpu->shutdown(fmt::format("kernel oops: unrecoverable fault at {:#x}", address));
+    }
+  }
+}
+
+bool Cpu::access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
+                      bool may_abort, std::uint32_t first_fault) {
+  auto* cursor = static_cast<std::byte*>(data);
+  Cpu* cpu = this;
+  const std::size_t first_chunk =
+      std::min<std::size_t>(bytes, mmu::kPageBytes - (address & (mmu::kPageBytes - 1)));
+  // One instruction's access (up to 16 bytes) is checked on both pages before any byte
+  // moves, so it either happens whole or faults with memory untouched.
+  if (bytes <= 16 && first_chunk < bytes) {
+    mmu::PhysAddr ignored = 0;
+    cpu = cpu->translate_or_fault(address + first_chunk, type, may_abort, kNoFault, ignored);
+    if (cpu == nullptr) return false;
+  }
+  std::size_t done = 0;
+  while (done < bytes) {
+    const mmu::VirtAddr at = address + done;
+    const std::size_t chunk =
+        std::min<std::size_t>(bytes - done, mmu::kPageBytes - (at & (mmu::kPageBytes - 1)));
+    mmu::PhysAddr physical = 0;
+    cpu = cpu->translate_or_fault(at, type, may_abort, done == 0 ? first_fault : kNoFault, physical);
+    if (cpu == nullptr) return false;
+    if (type == mmu::AccessType::kWrite) {
+      cpu->memory_.write_bytes(physical, cursor + done, chunk);
+    } else {
+      cpu->memory_.read_bytes(physical, cursor + done, chunk);
+    }
+    cpu->advance(static_cast<std::uint64_t>(cpu->memory_access_cycles_) * ((chunk + 7) / 8));
+    done += chunk;
+  }
+  return true;
+}
+
+bool Cpu::try_read_memory(mmu::VirtAddr address, void* out, std::size_t bytes) {
+  return at_boundary().access_slow(address, out, bytes, mmu::AccessType::kRead, true, kNoFault);
+}
+
+bool Cpu::try_write_memory(mmu::VirtAddr address, const void* in, std::size_t bytes) {
+  return at_boundary().access_slow(address, const_cast<void*>(in), bytes, mmu::AccessType::kWrite, true,
+                                   kNoFault);
+}
+
+void Cpu::fetch(mmu::VirtAddr address) {
+  Cpu& cpu = at_boundary();
+  mmu::PhysAddr ignored = 0;
+  Cpu* now = cpu.translate_or_fault(address, mmu::AccessType::kExecute, false, kNoFault, ignored);
+  now->current_->registers_.rip = address;
+  now->advance(now->memory_access_cycles_);
+}
+
+// ---- Computation and traps ---------------------------------------------------------------
+
+void Cpu::compute(std::uint64_t cycles) {
+  Cpu* cpu = &at_boundary();
+  while (cycles > 0) {
+    const sim::Tick limit = cpu->sync_limit();
+    const std::uint64_t chunk = limit == sim::kTickNever ? cycles : std::min(cycles, cpu->cycles_until(limit));
+    cpu->advance(chunk);
+    cycles -= chunk;
+    if (cycles > 0) cpu = &cpu->at_boundary();
+  }
+}
+
+std::uint64_t Cpu::divide(std::uint64_t dividend, std::uint64_t divisor) {
+  Cpu* cpu = &at_boundary();
+  for (std::uint32_t faults = 0; divisor == 0; ++faults) {
+    if (faults >= cpu->fault_retry_limit_) cpu->shutdown("no progress: repeated #DE");
+    cpu = &cpu->raise(vector::kDivideError, 0);
+  }
+  cpu->advance(1);
+  return dividend / divisor;
+}
+
+std::uint64_t Cpu::syscall() {
+  Cpu* cpu = &at_boundary();
+  Context& context = *cpu->current_;
+  RegisterFile& regs = context.registers_;
+  if (cpu->vectors_ == nullptr || !cpu->vectors_->syscall_entry()) {
+    cpu->raise(vector::kInvalidOpcode, 0);
+    return regs.rax;
+  }
+  ++cpu->stats_.syscalls;
+  // SYSCALL: rcx <- rip, r11 <- rflags, IF masked (Linux's IA32_FMASK), CPL 0.
+  regs.rcx = regs.rip;
+  regs.r11 = regs.rflags;
+  const unsigned caller_cpl = cpu->cpl_;
+  cpu->advance(cpu->syscall_entry_cycles_);
+  cpu->cpl_ = 0;
+  regs.rflags &= ~rflags::kInterruptEnable;
+  cpu->vectors_->syscall_entry()(*cpu);
+  // SYSRET on whichever CPU the context is on now. It returns to the caller's privilege
+  // (SYSRET proper always goes to CPL 3; bare-metal kernel code may also trap).
+  Cpu& now = context.cpu();
+  now.cpl_ = caller_cpl;
+  regs.rflags = regs.r11 | rflags::kAlwaysOne;
+  regs.rip = regs.rcx;
+  return regs.rax;
+}
+
+// ---- Privileged operations ---------------------------------------------------------------
+
+void Cpu::halt() {
+  Cpu* cpu = &at_boundary();
+  if (!cpu->privileged_ok()) return;
+  Context& self = *cpu->current_;
+  cpu->state_ = CpuState::kHalted;
+  cpu->halted_since_ = cpu->clock_;
+  engine_.fibers().switch_to(engine_.fibers().host());
+  // Woken by an interrupt: take it before HLT returns.
+  self.cpu().at_boundary();
+}
+
+void Cpu::disable_interrupts() {
+  Cpu& cpu = at_boundary();
+  if (cpu.privileged_ok()) cpu.registers().rflags &= ~rflags::kInterruptEnable;
+}
+
+void Cpu::enable_interrupts() {
+  Cpu& cpu = at_boundary();
+  if (!cpu.privileged_ok()) return;
+  cpu.registers().rflags |= rflags::kInterruptEnable;
+  // An interrupt that was waiting for IF is taken at the next boundary.
+  cpu.interrupt_pending_ = true;
+}
+
+void Cpu::apply_paging_controls() {
+  mmu::PagingMode mode;
+  mode.write_protect = (control_.cr0 & cr0::kWriteProtect) != 0;
+  mode.global_pages = (control_.cr4 & cr4::kGlobalPages) != 0;
+  mode.smep = (control_.cr4 & cr4::kSmep) != 0;
+  mode.five_level = (control_.cr4 & cr4::kFiveLevel) != 0;
+  mmu_.set_mode(mode, (control_.cr4 & cr4::kPcid) != 0);
+  mmu_.set_paging_enabled((control_.cr0 & cr0::kPaging) != 0);
+}
+
+void Cpu::write_cr0(std::uint64_t value) {
+  Cpu& cpu = at_boundary();
+  if (!cpu.privileged_ok()) return;
+  const bool paging_changed = ((cpu.control_.cr0 ^ value) & cr0::kPaging) != 0;
+  cpu.control_.cr0 = value;
+  cpu.apply_paging_controls();
+  if (paging_changed) cpu.mmu_.flush_all(true);
+}
+
+void Cpu::write_cr3(std::uint64_t value) {
+  Cpu& cpu = at_boundary();
+  if (!cpu.privileged_ok()) return;
+  cpu.control_.cr3 = value & ~kCr3NoFlush;
+  cpu.mmu_.load_cr3(value);
+}
+
+void Cpu::write_cr4(std::uint64_t value) {
+  Cpu& cpu = at_boundary();
+  if (!cpu.privileged_ok()) return;
+  cpu.control_.cr4 = value;
+  cpu.apply_paging_controls();
+}
+
+void Cpu::invlpg(mmu::VirtAddr address) {
+  Cpu& cpu = at_boundary();
+  if (cpu.privileged_ok()) cpu.mmu_.invlpg(address);
+}
+
+void Cpu::invpcid(mmu::InvpcidType type, std::uint16_t pcid, mmu::VirtAddr address) {
+  Cpu& cpu = at_boundary();
+  if (cpu.privileged_ok()) cpu.mmu_.invpcid(type, pcid, address);
+}
+
+void Cpu::enter_user_mode() {
+  Cpu& cpu = at_boundary();
+  if (!cpu.privileged_ok()) return;
+  cpu.cpl_ = 3;
+  cpu.registers().rflags |= rflags::kInterruptEnable;
+  cpu.interrupt_pending_ = true;
+}
+
+Cpu& Cpu::switch_to(Context& next) {
+  assert(!next.running() && !next.finished());
+  Context& prev = *current_;
+  prev.cpu_ = nullptr;
+  next.cpu_ = this;
+  current_ = &next;
+  ++stats_.context_switches;
+  // The next context may have left IF set; let the boundary look at the APIC again.
+  interrupt_pending_ = true;
+  engine_.fibers().switch_to(next.fiber());
+  return prev.cpu();
+}
+
+}  // namespace ossim::cpu

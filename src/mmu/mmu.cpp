@@ -1,0 +1,138 @@
+#include "ossim/mmu/mmu.hpp"
+
+namespace ossim::mmu {
+
+namespace {
+
+constexpr std::uint64_t kCr3NoFlush = std::uint64_t{1} << 63;
+constexpr std::uint64_t kCr3PcidMask = 0xFFF;
+
+TlbEntry entry_from_walk(VirtAddr address, const WalkResult& walk, std::uint16_t pcid) {
+  TlbEntry entry;
+  entry.shift = static_cast<std::uint8_t>(page_shift(walk.page_size));
+  entry.tag = address >> entry.shift;
+  entry.page_base = walk.page_base;
+  entry.pcid = pcid;
+  entry.flags = static_cast<std::uint8_t>((walk.global ? TlbEntry::kGlobal : 0) |
+                                          (walk.permissions.writable ? TlbEntry::kWritable : 0) |
+                                          (walk.permissions.user ? TlbEntry::kUser : 0) |
+                                          (walk.permissions.executable ? TlbEntry::kExecutable : 0) |
+                                          (walk.dirty ? TlbEntry::kDirty : 0));
+  return entry;
+}
+
+PhysAddr physical(const TlbEntry& entry, VirtAddr address) {
+  return entry.page_base | (address & ((std::uint64_t{1} << entry.shift) - 1));
+}
+
+}  // namespace
+
+Mmu::Mmu(PhysicalMemory& memory, const MmuConfig& config, const sim::RandomStream& random)
+    : memory_(memory),
+      walker_(memory),
+      itlb_(config.itlb, random.derive(config.itlb.name)),
+      dtlb_(config.dtlb, random.derive(config.dtlb.name)),
+      stlb_(config.stlb ? std::make_unique<Tlb>(*config.stlb, random.derive(config.stlb->name)) : nullptr),
+      walk_latency_per_level_(config.walk_latency_per_level),
+      stlb_hit_latency_(config.stlb_hit_latency) {}
+
+void Mmu::set_mode(const PagingMode& mode, bool pcid_enabled) {
+  const bool flush = mode.global_pages != mode_.global_pages || pcid_enabled != pcid_enabled_ ||
+                     mode.five_level != mode_.five_level;
+  mode_ = mode;
+  pcid_enabled_ = pcid_enabled;
+  if (!pcid_enabled_) pcid_ = 0;
+  if (flush) flush_all(true);
+}
+
+void Mmu::load_cr3(std::uint64_t cr3) {
+  root_ = cr3 & pte::kAddressMask;
+  if (!pcid_enabled_) {
+    pcid_ = 0;
+    flush_all(false);
+    return;
+  }
+  pcid_ = static_cast<std::uint16_t>(cr3 & kCr3PcidMask);
+  if ((cr3 & kCr3NoFlush) == 0) {
+    itlb_.flush_pcid(pcid_);
+    dtlb_.flush_pcid(pcid_);
+    if (stlb_) stlb_->flush_pcid(pcid_);
+  }
+}
+
+void Mmu::invalidate_everywhere(VirtAddr address, std::uint16_t pcid) {
+  itlb_.invalidate_page(address, pcid);
+  dtlb_.invalidate_page(address, pcid);
+  if (stlb_) stlb_->invalidate_page(address, pcid);
+}
+
+void Mmu::invlpg(VirtAddr address) { invalidate_everywhere(address, pcid_); }
+
+void Mmu::invpcid(InvpcidType type, std::uint16_t pcid, VirtAddr address) {
+  switch (type) {
+    case InvpcidType::kIndividualAddress:
+      itlb_.invalidate_page(address, pcid, false);
+      dtlb_.invalidate_page(address, pcid, false);
+      if (stlb_) stlb_->invalidate_page(address, pcid, false);
+      break;
+    case InvpcidType::kSingleContext:
+      itlb_.flush_pcid(pcid);
+      dtlb_.flush_pcid(pcid);
+      if (stlb_) stlb_->flush_pcid(pcid);
+      break;
+    case InvpcidType::kAllIncludingGlobal: flush_all(true); break;
+    case InvpcidType::kAllExceptGlobal: flush_all(false); break;
+  }
+}
+
+void Mmu::flush_all(bool include_global) {
+  itlb_.flush(include_global);
+  dtlb_.flush(include_global);
+  if (stlb_) stlb_->flush(include_global);
+}
+
+Translation Mmu::fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency) {
+  // Intel SDM 4.10.4.1: a page fault invalidates the TLB entries for the faulting address.
+  invalidate_everywhere(address, pcid_);
+  ++stats_.page_faults;
+  return Translation{false, error_code, 0, latency};
+}
+
+Translation Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
+                           sim::Tick latency) {
+  const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),
+                                    entry.has(TlbEntry::kExecutable)};
+  if (!PageWalker::permits(permissions, type, user_mode, mode_)) {
+    return fault(address, fault::access_bits(type, user_mode) | fault::kProtection, latency);
+  }
+  // A permitted write to a page whose entry is not dirty: walk again to set D.
+  Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
+  return walk_and_fill(l1, address, type, user_mode, latency);
+}
+
+Translation Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode) {
+  if (stlb_) {
+    if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
+      if (!allows(*entry, type, user_mode)) return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_);
+      l1.insert(*entry);
+      return Translation{true, 0, physical(*entry, address), stlb_hit_latency_};
+    }
+    return walk_and_fill(l1, address, type, user_mode, stlb_hit_latency_);
+  }
+  return walk_and_fill(l1, address, type, user_mode, 0);
+}
+
+Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode,
+                               sim::Tick latency) {
+  const WalkResult walk = walker_.walk(root_, address, type, user_mode, mode_);
+  ++stats_.walks;
+  stats_.walk_entries_read += walk.entries_read;
+  latency += walk.entries_read * walk_latency_per_level_;
+  if (!walk.ok) return fault(address, walk.error_code, latency);
+  const TlbEntry entry = entry_from_walk(address, walk, pcid_);
+  if (stlb_) stlb_->insert(entry);
+  l1.insert(entry);
+  return Translation{true, 0, physical(entry, address), latency};
+}
+
+}  // namespace ossim::mmu

@@ -1,0 +1,123 @@
+#include "ossim/mmu/page_table.hpp"
+
+#include <new>
+
+namespace ossim::mmu {
+
+namespace {
+
+unsigned level_of(PageSize size) {
+  switch (size) {
+    case PageSize::k4K: return 1;
+    case PageSize::k2M: return 2;
+    case PageSize::k1G: return 3;
+  }
+  return 1;
+}
+
+unsigned shift_of_level(unsigned level) { return kPageShift + 9 * (level - 1); }
+
+std::uint64_t index_at(VirtAddr address, unsigned level) {
+  return (address >> shift_of_level(level)) & (kEntriesPerTable - 1);
+}
+
+}  // namespace
+
+PageTable::PageTable(PhysicalMemory& memory, FrameAllocator& frames, unsigned levels)
+    : memory_(memory), frames_(frames), levels_(levels == 5 ? 5 : 4) {
+  auto frame = frames_.allocate_zeroed(0);
+  if (!frame) throw std::bad_alloc();
+  memory_.frame(*frame).flags |= Frame::kPageTable;
+  root_ = address_of(*frame);
+  table_frames_ = 1;
+}
+
+PageTable::~PageTable() { free_tree(root_, levels_); }
+
+void PageTable::free_tree(PhysAddr table, unsigned level) {
+  if (level > 1) {
+    for (unsigned i = 0; i < kEntriesPerTable; ++i) {
+      const pte::Entry entry = memory_.read<pte::Entry>(table + i * 8);
+      if (pte::present(entry) && (entry & pte::kPageSize) == 0) free_tree(pte::address(entry), level - 1);
+    }
+  }
+  memory_.frame(frame_of(table)).flags &= static_cast<std::uint16_t>(~Frame::kPageTable);
+  frames_.free(frame_of(table), 0);
+}
+
+std::optional<PhysAddr> PageTable::entry_for(VirtAddr address, unsigned target_level, bool create,
+                                             bool user) {
+  PhysAddr table = root_;
+  for (unsigned level = levels_; level > target_level; --level) {
+    const PhysAddr entry_address = table + index_at(address, level) * 8;
+    pte::Entry entry = memory_.read<pte::Entry>(entry_address);
+    if (!pte::present(entry)) {
+      if (!create) return std::nullopt;
+      auto frame = frames_.allocate_zeroed(0);
+      if (!frame) return std::nullopt;
+      memory_.frame(*frame).flags |= Frame::kPageTable;
+      ++table_frames_;
+      entry = address_of(*frame) | pte::kPresent | pte::kWritable | (user ? pte::kUser : 0);
+      memory_.write(entry_address, entry);
+    } else if ((entry & pte::kPageSize) != 0) {
+      return std::nullopt;  // a large page already covers this range
+    } else if (user && (entry & pte::kUser) == 0) {
+      memory_.write(entry_address, entry | pte::kUser);
+    }
+    table = pte::address(entry);
+  }
+  return table + index_at(address, target_level) * 8;
+}
+
+bool PageTable::map(VirtAddr address, PhysAddr page_base, PageSize size, pte::Entry flags) {
+  const std::uint64_t mask = page_bytes(size) - 1;
+  if ((address & mask) != 0 || (page_base & mask) != 0) return false;
+  if (!is_canonical(address, levels_ == 5 ? 57 : 48)) return false;
+  const unsigned level = level_of(size);
+  // A large page must not cover existing lower-level tables.
+  if (auto existing = entry_for(address, level, false, false)) {
+    if (pte::present(memory_.read<pte::Entry>(*existing))) return false;
+  }
+  auto entry_address = entry_for(address, level, true, (flags & pte::kUser) != 0);
+  if (!entry_address) return false;
+  if (pte::present(memory_.read<pte::Entry>(*entry_address))) return false;
+  pte::Entry entry = (flags & ~pte::kAddressMask) | page_base | pte::kPresent;
+  if (size != PageSize::k4K) entry |= pte::kPageSize;
+  memory_.write(*entry_address, entry);
+  return true;
+}
+
+std::optional<Mapping> PageTable::lookup(VirtAddr address) const {
+  PhysAddr table = root_;
+  for (unsigned level = levels_; level >= 1; --level) {
+    const PhysAddr entry_address = table + index_at(address, level) * 8;
+    const pte::Entry entry = memory_.read<pte::Entry>(entry_address);
+    if (!pte::present(entry)) return std::nullopt;
+    if (level == 1 || ((entry & pte::kPageSize) != 0 && level <= 3)) {
+      Mapping mapping;
+      mapping.size = static_cast<PageSize>(shift_of_level(level));
+      mapping.page_base = pte::address(entry) & ~(page_bytes(mapping.size) - 1);
+      mapping.entry = entry;
+      mapping.entry_address = entry_address;
+      return mapping;
+    }
+    table = pte::address(entry);
+  }
+  return std::nullopt;
+}
+
+std::optional<pte::Entry> PageTable::unmap(VirtAddr address) {
+  auto mapping = lookup(address);
+  if (!mapping) return std::nullopt;
+  memory_.write<pte::Entry>(mapping->entry_address, 0);
+  return mapping->entry;
+}
+
+bool PageTable::update(VirtAddr address, pte::Entry set_bits, pte::Entry clear_bits) {
+  auto mapping = lookup(address);
+  if (!mapping) return false;
+  memory_.write(mapping->entry_address, (mapping->entry | set_bits) & ~clear_bits);
+  return true;
+}
+
+}  // namespace ossim::mmu
