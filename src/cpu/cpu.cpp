@@ -62,6 +62,7 @@ void Cpu::start(Context& context) {
 }
 
 void Cpu::on_run_event() {
+  resumed_at_ = engine_.now();
   engine_.fibers().switch_to(current_->fiber());
   // Back on the host: the context yielded (run_event_ is scheduled again), halted, or its
   // body ended (it finished, or the CPU shut down under it).
@@ -97,7 +98,7 @@ Cpu& Cpu::boundary_slow() {
       }
       cpu->interrupt_pending_ = false;
     }
-    if (cpu->clock_ >= cpu->sync_limit()) {
+    if (cpu->must_sync()) {
       cpu = &cpu->yield_to_engine();
       continue;
     }
@@ -269,7 +270,10 @@ void Cpu::compute(std::uint64_t cycles) {
   Cpu* cpu = &at_boundary();
   while (cycles > 0) {
     const sim::Tick limit = cpu->sync_limit();
-    const std::uint64_t chunk = limit == sim::kTickNever ? cycles : std::min(cycles, cpu->cycles_until(limit));
+    // Run up to the next event; an event due at exactly this clock comes after the CPU
+    // (see must_sync), so run one cycle past it and sync then.
+    std::uint64_t chunk = cycles;
+    if (limit != sim::kTickNever) chunk = std::min(cycles, limit <= cpu->clock_ ? 1 : cpu->cycles_until(limit));
     cpu->advance(chunk);
     cycles -= chunk;
     if (cycles > 0) cpu = &cpu->at_boundary();

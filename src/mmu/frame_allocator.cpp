@@ -86,8 +86,11 @@ std::optional<FrameNumber> FrameAllocator::allocate_zeroed(unsigned order, std::
 void FrameAllocator::free(FrameNumber first, unsigned order) {
   assert((memory_.frame(first).flags & Frame::kHead) != 0 && memory_.frame(first).order == order);
   free_frames_ += FrameNumber{1} << order;
-  for (FrameNumber f = first + 1; f < first + (FrameNumber{1} << order); ++f) {
-    memory_.frame(f).owner = 0;
+  for (FrameNumber f = first; f < first + (FrameNumber{1} << order); ++f) {
+    Frame& frame = memory_.frame(f);
+    frame.flags = 0;
+    frame.refcount = 0;
+    frame.owner = 0;
   }
   // Merge with the buddy while it is a free block of the same order.
   while (order < kMaxOrder) {

@@ -45,22 +45,17 @@ void PageTable::free_tree(PhysAddr table, unsigned level) {
   frames_.free(frame_of(table), 0);
 }
 
-std::optional<PhysAddr> PageTable::entry_for(VirtAddr address, unsigned target_level, bool create,
-                                             bool user) {
+PhysAddr PageTable::create_path(VirtAddr address, unsigned target_level, bool user) {
   PhysAddr table = root_;
   for (unsigned level = levels_; level > target_level; --level) {
     const PhysAddr entry_address = table + index_at(address, level) * 8;
     pte::Entry entry = memory_.read<pte::Entry>(entry_address);
     if (!pte::present(entry)) {
-      if (!create) return std::nullopt;
-      auto frame = frames_.allocate_zeroed(0);
-      if (!frame) return std::nullopt;
-      memory_.frame(*frame).flags |= Frame::kPageTable;
+      const FrameNumber frame = *frames_.allocate_zeroed(0);
+      memory_.frame(frame).flags |= Frame::kPageTable;
       ++table_frames_;
-      entry = address_of(*frame) | pte::kPresent | pte::kWritable | (user ? pte::kUser : 0);
+      entry = address_of(frame) | pte::kPresent | pte::kWritable | (user ? pte::kUser : 0);
       memory_.write(entry_address, entry);
-    } else if ((entry & pte::kPageSize) != 0) {
-      return std::nullopt;  // a large page already covers this range
     } else if (user && (entry & pte::kUser) == 0) {
       memory_.write(entry_address, entry | pte::kUser);
     }
@@ -74,16 +69,28 @@ bool PageTable::map(VirtAddr address, PhysAddr page_base, PageSize size, pte::En
   if ((address & mask) != 0 || (page_base & mask) != 0) return false;
   if (!is_canonical(address, levels_ == 5 ? 57 : 48)) return false;
   const unsigned level = level_of(size);
-  // A large page must not cover existing lower-level tables.
-  if (auto existing = entry_for(address, level, false, false)) {
-    if (pte::present(memory_.read<pte::Entry>(*existing))) return false;
+  // Check everything before changing anything: the slot must be free, no large page may be
+  // in the way, and there must be frames for the tables still missing.
+  unsigned missing_tables = 0;
+  PhysAddr table = root_;
+  for (unsigned l = levels_; l > level; --l) {
+    const pte::Entry entry = memory_.read<pte::Entry>(table + index_at(address, l) * 8);
+    if (!pte::present(entry)) {
+      missing_tables = l - level;
+      break;
+    }
+    if ((entry & pte::kPageSize) != 0) return false;
+    table = pte::address(entry);
   }
-  auto entry_address = entry_for(address, level, true, (flags & pte::kUser) != 0);
-  if (!entry_address) return false;
-  if (pte::present(memory_.read<pte::Entry>(*entry_address))) return false;
+  if (missing_tables == 0 && pte::present(memory_.read<pte::Entry>(table + index_at(address, level) * 8))) {
+    return false;  // already mapped, or a table sits where a large page would go
+  }
+  if (frames_.free_frames() < missing_tables) return false;
+
+  const PhysAddr entry_address = create_path(address, level, (flags & pte::kUser) != 0);
   pte::Entry entry = (flags & ~pte::kAddressMask) | page_base | pte::kPresent;
   if (size != PageSize::k4K) entry |= pte::kPageSize;
-  memory_.write(*entry_address, entry);
+  memory_.write(entry_address, entry);
   return true;
 }
 

@@ -47,8 +47,9 @@ void Tlb::insert(const TlbEntry& entry) {
   unsigned slot = ways_ + first_way;  // "none"
   for (unsigned w = 0; w < ways_; ++w) {
     const TlbEntry& e = entries_[first_way + w];
-    if (e.valid() && e.tag == tag && e.shift == entry.shift && e.pcid == entry.pcid) {
-      slot = first_way + w;  // refill of the same translation
+    if (e.valid() && e.tag == tag && e.shift == entry.shift &&
+        (e.pcid == entry.pcid || e.has(TlbEntry::kGlobal))) {
+      slot = first_way + w;  // refill of the translation a lookup would find
       --resident_[size_index(e.shift)];
       break;
     }

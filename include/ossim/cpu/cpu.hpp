@@ -188,6 +188,13 @@ class Cpu final : public dev::InterruptTarget {
     if (!interrupt_pending_ && clock_ < sync_limit()) [[likely]] return *this;
     return boundary_slow();
   }
+  /// Whether an event must fire before this CPU's next operation: one due before the CPU's
+  /// clock, or due at it unless the CPU has just been resumed at exactly that time (events
+  /// still pending then were scheduled after the CPU's own run event, so they come after).
+  bool must_sync() const {
+    const sim::Tick limit = sync_limit();
+    return clock_ > limit || (clock_ == limit && clock_ != resumed_at_);
+  }
   Cpu& boundary_slow();
   sim::Tick sync_limit() const { return sim::tick_add(engine_.next_event_time(), sync_quantum_); }
 
@@ -265,6 +272,7 @@ class Cpu final : public dev::InterruptTarget {
   std::uint64_t frequency_hz_;
   sim::Tick sync_quantum_;
   sim::Tick halted_since_ = 0;
+  sim::Tick resumed_at_ = sim::kTickNever;  // the engine time of the last run event
   std::uint32_t memory_access_cycles_;
   std::uint32_t exception_entry_cycles_;
   std::uint32_t interrupt_entry_cycles_;

@@ -62,10 +62,10 @@ class PageTable {
   std::uint64_t table_frames() const { return table_frames_; }
 
  private:
-  /// The entry address at `target_level` for `address`, creating tables on the way if
-  /// `create`; nullopt if a table is missing (and !create), a large page is in the way,
-  /// or no frame is free.
-  std::optional<PhysAddr> entry_for(VirtAddr address, unsigned target_level, bool create, bool user);
+  /// The address of the entry at `target_level` for `address`, creating the missing
+  /// tables on the way. Precondition: map() checked that no large page is in the way and
+  /// that enough frames are free.
+  PhysAddr create_path(VirtAddr address, unsigned target_level, bool user);
   void free_tree(PhysAddr table, unsigned level);
 
   PhysicalMemory& memory_;

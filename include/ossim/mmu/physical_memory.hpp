@@ -65,7 +65,7 @@ class PhysicalMemory {
     if (contains(address, sizeof(T))) [[likely]] {
       std::memcpy(&value, base_ + address, sizeof(T));
     } else {
-      std::memset(&value, 0xFF, sizeof(T));
+      read_bytes(address, &value, sizeof(T));
     }
     return value;
   }
@@ -73,7 +73,11 @@ class PhysicalMemory {
   template <typename T>
   void write(PhysAddr address, const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
-    if (contains(address, sizeof(T))) [[likely]] std::memcpy(base_ + address, &value, sizeof(T));
+    if (contains(address, sizeof(T))) [[likely]] {
+      std::memcpy(base_ + address, &value, sizeof(T));
+    } else {
+      write_bytes(address, &value, sizeof(T));
+    }
   }
 
   /// Byte-range copies; the parts outside RAM read as 0xFF and are not written.
