@@ -26,43 +26,37 @@ void Tlb::remove(TlbEntry& entry) {
   ++stats_.invalidations;
 }
 
-unsigned Tlb::pick_victim(unsigned first_way) {
-  for (unsigned w = 0; w < ways_; ++w) {
-    if (!entries_[first_way + w].valid()) return first_way + w;
-  }
-  if (replacement_ == TlbReplacement::kRandom) {
-    return first_way + static_cast<unsigned>(random_.uniform_below(ways_));
-  }
-  // LRU and FIFO both evict the smallest stamp (last use, or fill time).
-  unsigned victim = first_way;
-  for (unsigned w = 1; w < ways_; ++w) {
-    if (entries_[first_way + w].stamp < entries_[victim].stamp) victim = first_way + w;
-  }
-  return victim;
-}
-
 void Tlb::insert(const TlbEntry& entry) {
+  // One pass over the set finds, in order of preference: the entry a lookup of this page
+  // would hit (a refill replaces it), an empty way, or the way with the oldest stamp
+  // (least recently used for LRU, first filled for FIFO).
   const std::uint64_t tag = entry.tag;
-  const unsigned first_way = static_cast<unsigned>((tag & set_mask_) * ways_);
-  unsigned slot = ways_ + first_way;  // "none"
-  for (unsigned w = 0; w < ways_; ++w) {
-    const TlbEntry& e = entries_[first_way + w];
-    if (e.valid() && e.tag == tag && e.shift == entry.shift &&
-        (e.pcid == entry.pcid || e.has(TlbEntry::kGlobal))) {
-      slot = first_way + w;  // refill of the translation a lookup would find
-      --resident_[size_index(e.shift)];
+  TlbEntry* const set = &entries_[(tag & set_mask_) * ways_];
+  TlbEntry* empty = nullptr;
+  TlbEntry* oldest = nullptr;
+  TlbEntry* slot = nullptr;
+  for (TlbEntry* way = set; way != set + ways_; ++way) {
+    if (!way->valid()) {
+      if (empty == nullptr) empty = way;
+      continue;
+    }
+    if (way->tag == tag && way->shift == entry.shift && (way->pcid == entry.pcid || way->has(TlbEntry::kGlobal))) {
+      slot = way;
       break;
     }
+    if (oldest == nullptr || way->stamp < oldest->stamp) oldest = way;
   }
-  if (slot == ways_ + first_way) {
-    slot = pick_victim(first_way);
-    if (entries_[slot].valid()) {
+  if (slot == nullptr) {
+    if (empty != nullptr) {
+      slot = empty;
+    } else {
+      slot = replacement_ == TlbReplacement::kRandom ? set + random_.uniform_below(ways_) : oldest;
       ++stats_.evictions;
-      --resident_[size_index(entries_[slot].shift)];
     }
   }
-  entries_[slot] = entry;
-  entries_[slot].stamp = ++clock_;
+  if (slot->valid()) --resident_[size_index(slot->shift)];
+  *slot = entry;
+  slot->stamp = ++clock_;
   ++resident_[size_index(entry.shift)];
   ++stats_.fills;
 }

@@ -2,17 +2,6 @@
 
 namespace ossim::sim {
 
-Event::~Event() {
-  if (queue_ != nullptr) queue_->cancel(*this);
-}
-
-EventQueue::~EventQueue() {
-  for (const Entry& entry : heap_) {
-    entry.event->queue_ = nullptr;
-    entry.event->slot_ = Event::kNoSlot;
-  }
-}
-
 Engine::Engine(const EngineConfig& config)
     : seed_(config.seed), fibers_(config.fiber_stack_bytes, config.fiber_guard_pages) {}
 

@@ -104,7 +104,6 @@ class Tlb {
   static constexpr unsigned kShifts[kSizes] = {12, 21, 30};
   static unsigned size_index(unsigned shift) { return shift == 12 ? 0 : shift == 21 ? 1 : 2; }
   void remove(TlbEntry& entry);
-  unsigned pick_victim(unsigned first_way);
 
   TlbConfig config_;
   TlbReplacement replacement_;

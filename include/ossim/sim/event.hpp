@@ -5,7 +5,7 @@
 ///
 /// An Event is an intrusive node. The component that schedules it owns it (usually as a
 /// member), so scheduling never allocates. An event is in at most one queue at a time and
-/// remembers its slot there, which makes reschedule and cancel O(log n).
+/// remembers where it is kept there, which makes reschedule and cancel O(1).
 
 #include <cstdint>
 #include <functional>
@@ -41,11 +41,16 @@ class Event {
  private:
   friend class EventQueue;
   friend class Engine;
-  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
 
   Tick when_ = 0;
+  std::uint64_t sequence_ = 0;  // insertion order, for ties
   EventQueue* queue_ = nullptr;
-  std::uint32_t slot_ = kNoSlot;
+  // Where the queue keeps the event: links of a bucket or of the sorted list, the index in
+  // the unsorted top array or in a bucket, and which of those tiers.
+  Event* next_ = nullptr;
+  Event* prev_ = nullptr;
+  std::uint32_t where_ = 0;
+  std::uint8_t tier_ = 0;
   const char* name_;
 };
 

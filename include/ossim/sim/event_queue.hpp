@@ -1,15 +1,25 @@
 #pragma once
 
 /// @file
-/// The pending-event set: a 4-ary min-heap of (time, sequence, event) entries.
+/// The pending-event set: a ladder queue (Tang, Goh and Thng, "Ladder Queue: An O(1)
+/// Priority Queue Structure for Large-Scale Discrete Event Simulation", ACM TOMACS 2005).
 ///
-/// Order is (time, insertion sequence): two events at the same tick fire in the order they
-/// were (re)scheduled, so a run is reproducible bit for bit. Each event stores its heap
-/// slot, so reschedule and cancel are O(log n) without searching. The heap's array only
-/// grows past its largest size so far; a steady state schedules and pops without
-/// allocating. A 4-ary heap keeps the four children of a node in adjacent entries, which
-/// halves the depth of a binary heap and keeps each level's comparison in one or two cache
-/// lines.
+/// Events fire in (time, insertion sequence) order; a reschedule counts as a new
+/// insertion. Three tiers hold disjoint, increasing ranges of time:
+///
+///   bottom  a short list sorted by (time, sequence): the events due next
+///   rungs   a stack of bucket arrays, each finer than the one before; every bucket covers
+///           a fixed span of time and holds its events unsorted
+///   top     an unsorted array of everything later than the rungs cover
+///
+/// Scheduling appends to the top, pushes onto a bucket, or (rarely) inserts into the
+/// short bottom list. When the bottom runs dry, the earliest non-empty bucket of the
+/// innermost rung is sorted into it, or split into a finer rung if it holds too many
+/// events; when the rungs run dry, the top is spread over a new rung sized so that a
+/// bucket holds about one event. Every event is moved a bounded number of times, so
+/// schedule, pop, reschedule and cancel are O(1) amortized. Events carry their own links
+/// and position, so nothing allocates per event; the arrays only grow past their largest
+/// size so far.
 
 #include <cassert>
 #include <cstddef>
@@ -34,118 +44,101 @@ class EventQueue {
   void schedule(Event& event, Tick when) {
     assert(!event.scheduled());
     event.when_ = when;
+    event.sequence_ = next_sequence_++;
     event.queue_ = this;
-    heap_.push_back(Entry{when, next_sequence_++, &event});
-    sift_up(static_cast<std::uint32_t>(heap_.size() - 1));
+    ++size_;
+    insert(event);
   }
 
   /// Moves an event to a new time; schedules it if it was not scheduled. Counts as a new
   /// insertion for tie-breaking.
   void reschedule(Event& event, Tick when) {
-    if (event.queue_ != this) {
-      if (event.scheduled()) event.queue_->cancel(event);
-      schedule(event, when);
-      return;
-    }
-    const std::uint32_t slot = event.slot_;
-    const Tick old_when = heap_[slot].when;
-    event.when_ = when;
-    heap_[slot].when = when;
-    heap_[slot].sequence = next_sequence_++;
-    if (when < old_when) {
-      sift_up(slot);
-    } else {
-      sift_down(slot);
-    }
+    if (event.scheduled()) event.queue_->cancel(event);
+    schedule(event, when);
   }
 
   /// Removes a scheduled event; does nothing if it is not scheduled here.
   void cancel(Event& event) {
     if (event.queue_ != this) return;
-    remove_at(event.slot_);
+    remove(event);
+    --size_;
+    event.queue_ = nullptr;
   }
 
-  bool empty() const { return heap_.empty(); }
-  std::size_t size() const { return heap_.size(); }
+  bool empty() const { return size_ == 0; }
+  std::size_t size() const { return size_; }
 
   /// The time of the earliest pending event, or kTickNever.
-  Tick next_time() const { return heap_.empty() ? kTickNever : heap_.front().when; }
+  Tick next_time() {
+    if (bottom_head_ != nullptr) [[likely]] return bottom_head_->when_;
+    if (size_ == 0) return kTickNever;
+    refill_bottom();
+    return bottom_head_->when_;
+  }
 
   /// Removes and returns the earliest event (which is no longer scheduled afterwards).
   /// Precondition: !empty().
   Event& pop() {
-    Event& first = *heap_.front().event;
-    remove_at(0);
+    if (bottom_head_ == nullptr) refill_bottom();
+    Event& first = *bottom_head_;
+    unlink_bottom(first);
+    --size_;
+    first.queue_ = nullptr;
     return first;
   }
 
-  /// Pre-sizes the heap so that up to `events` pending events never allocate.
-  void reserve(std::size_t events) { heap_.reserve(events); }
+  /// Pre-sizes the top array so that up to `events` pending events never allocate there.
+  void reserve(std::size_t events) { top_.reserve(events); }
 
  private:
-  struct Entry {
-    Tick when;
-    std::uint64_t sequence;
-    Event* event;
+  enum Tier : std::uint8_t { kBottom = 1, kTop = 2, kFirstRung = 3 };
+  static constexpr unsigned kMaxRungs = 24;
+  /// A bucket with more events than this is split into a finer rung rather than sorted.
+  static constexpr std::uint32_t kSortThreshold = 48;
+  /// At most this many buckets in one rung (a coarser rung holds more per bucket).
+  static constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
+  /// How many buckets ahead of the one being consumed the events are prefetched.
+  static constexpr std::uint32_t kPrefetchDistance = 8;
+
+  struct Rung {
+    Tick start = 0;
+    Tick last = 0;            // last tick covered (inclusive, so kTickNever fits)
+    unsigned shift = 0;       // each bucket covers 2^shift ticks
+    std::uint32_t current = 0;  // first bucket not yet consumed
+    std::vector<Event*> heads;  // doubly linked bucket lists (a null head: empty bucket)
   };
-  static constexpr std::uint32_t kArity = 4;
 
-  static bool before(const Entry& a, const Entry& b) {
-    return a.when < b.when || (a.when == b.when && a.sequence < b.sequence);
+  static bool before(const Event& a, const Event& b) {
+    return a.when_ < b.when_ || (a.when_ == b.when_ && a.sequence_ < b.sequence_);
   }
 
-  void place(std::uint32_t slot, const Entry& entry) {
-    heap_[slot] = entry;
-    entry.event->slot_ = slot;
-  }
+  void insert(Event& event);
+  void remove(Event& event);
+  void insert_bottom(Event& event);
+  void unlink_bottom(Event& event);
+  void push_bucket(Rung& rung, unsigned rung_index, Event& event);
+  /// Makes the bottom non-empty; false when the queue is empty.
+  bool refill_bottom();
+  void spread_top_into_new_rung();
+  static bool bucket_holds_more_than(const Event* head, std::uint32_t limit);
+  void split_bucket(Rung& parent, std::uint32_t bucket);
+  void sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket);
 
-  void sift_up(std::uint32_t slot) {
-    const Entry moving = heap_[slot];
-    while (slot > 0) {
-      const std::uint32_t parent = (slot - 1) / kArity;
-      if (!before(moving, heap_[parent])) break;
-      place(slot, heap_[parent]);
-      slot = parent;
-    }
-    place(slot, moving);
-  }
-
-  void sift_down(std::uint32_t slot) {
-    const Entry moving = heap_[slot];
-    const auto size = static_cast<std::uint32_t>(heap_.size());
-    for (;;) {
-      const std::uint32_t first_child = slot * kArity + 1;
-      if (first_child >= size) break;
-      const std::uint32_t last_child =
-          first_child + kArity <= size ? first_child + kArity : size;
-      std::uint32_t best = first_child;
-      for (std::uint32_t child = first_child + 1; child < last_child; ++child) {
-        if (before(heap_[child], heap_[best])) best = child;
-      }
-      if (!before(heap_[best], moving)) break;
-      place(slot, heap_[best]);
-      slot = best;
-    }
-    place(slot, moving);
-  }
-
-  void remove_at(std::uint32_t slot) {
-    Event& removed = *heap_[slot].event;
-    removed.queue_ = nullptr;
-    removed.slot_ = Event::kNoSlot;
-    const Entry last = heap_.back();
-    heap_.pop_back();
-    if (slot == heap_.size()) return;
-    place(slot, last);
-    if (slot > 0 && before(last, heap_[(slot - 1) / kArity])) {
-      sift_up(slot);
-    } else {
-      sift_down(slot);
-    }
-  }
-
-  std::vector<Entry> heap_;
+  std::size_t size_ = 0;
   std::uint64_t next_sequence_ = 0;
+
+  Event* bottom_head_ = nullptr;
+  Event* bottom_tail_ = nullptr;
+  Tick bottom_last_ = 0;  // events at or before this time belong in the bottom
+
+  Rung rungs_[kMaxRungs];
+  unsigned rung_count_ = 0;
+
+  std::vector<Event*> top_;
+  Tick top_min_ = kTickNever;
+  Tick top_max_ = 0;
+
+  std::vector<Event*> sort_buffer_;
 };
 
 }  // namespace ossim::sim

@@ -1,0 +1,238 @@
+#include "ossim/sim/event_queue.hpp"
+
+#include <algorithm>
+#include <bit>
+
+namespace ossim::sim {
+
+Event::~Event() {
+  if (queue_ != nullptr) queue_->cancel(*this);
+}
+
+EventQueue::~EventQueue() {
+  auto detach_list = [](Event* event) {
+    while (event != nullptr) {
+      Event* next = event->next_;
+      event->queue_ = nullptr;
+      event = next;
+    }
+  };
+  detach_list(bottom_head_);
+  for (unsigned r = 0; r < rung_count_; ++r) {
+    for (Event* head : rungs_[r].heads) detach_list(head);
+  }
+  for (Event* event : top_) event->queue_ = nullptr;
+}
+
+// ---- Insertion and removal ----------------------------------------------------------------
+
+void EventQueue::insert(Event& event) {
+  const Tick when = event.when_;
+  if (when <= bottom_last_) {
+    insert_bottom(event);
+    return;
+  }
+  // The rungs cover consecutive ranges, the innermost (finest) one first in time.
+  for (unsigned r = rung_count_; r-- > 0;) {
+    if (when <= rungs_[r].last) {
+      push_bucket(rungs_[r], r, event);
+      return;
+    }
+  }
+  event.tier_ = kTop;
+  event.where_ = static_cast<std::uint32_t>(top_.size());
+  top_.push_back(&event);
+  top_min_ = std::min(top_min_, when);
+  top_max_ = std::max(top_max_, when);
+}
+
+void EventQueue::remove(Event& event) {
+  switch (event.tier_) {
+    case kBottom:
+      unlink_bottom(event);
+      return;
+    case kTop: {
+      // Swap-remove; the bounds top_min_/top_max_ stay valid (merely loose).
+      Event* moved = top_.back();
+      top_[event.where_] = moved;
+      moved->where_ = event.where_;
+      top_.pop_back();
+      return;
+    }
+    default: {
+      Rung& rung = rungs_[event.tier_ - kFirstRung];
+      if (event.prev_ != nullptr) {
+        event.prev_->next_ = event.next_;
+      } else {
+        rung.heads[event.where_] = event.next_;
+      }
+      if (event.next_ != nullptr) event.next_->prev_ = event.prev_;
+      return;
+    }
+  }
+}
+
+void EventQueue::insert_bottom(Event& event) {
+  event.tier_ = kBottom;
+  // New events usually belong near the end: scan from the tail.
+  Event* after = bottom_tail_;
+  while (after != nullptr && before(event, *after)) after = after->prev_;
+  event.prev_ = after;
+  event.next_ = after != nullptr ? after->next_ : bottom_head_;
+  if (event.next_ != nullptr) {
+    event.next_->prev_ = &event;
+  } else {
+    bottom_tail_ = &event;
+  }
+  if (after != nullptr) {
+    after->next_ = &event;
+  } else {
+    bottom_head_ = &event;
+  }
+}
+
+void EventQueue::unlink_bottom(Event& event) {
+  if (event.prev_ != nullptr) {
+    event.prev_->next_ = event.next_;
+  } else {
+    bottom_head_ = event.next_;
+  }
+  if (event.next_ != nullptr) {
+    event.next_->prev_ = event.prev_;
+  } else {
+    bottom_tail_ = event.prev_;
+  }
+}
+
+void EventQueue::push_bucket(Rung& rung, unsigned rung_index, Event& event) {
+  const auto bucket = static_cast<std::uint32_t>((event.when_ - rung.start) >> rung.shift);
+  Event*& head = rung.heads[bucket];
+  event.tier_ = static_cast<std::uint8_t>(kFirstRung + rung_index);
+  event.where_ = bucket;
+  event.prev_ = nullptr;
+  event.next_ = head;
+  if (head != nullptr) head->prev_ = &event;
+  head = &event;
+}
+
+// ---- Refilling the bottom -----------------------------------------------------------------
+
+bool EventQueue::refill_bottom() {
+  for (;;) {
+    if (rung_count_ == 0) {
+      if (top_.empty()) return false;
+      spread_top_into_new_rung();
+    }
+    Rung& rung = rungs_[rung_count_ - 1];
+    const auto buckets = static_cast<std::uint32_t>(rung.heads.size());
+    while (rung.current < buckets && rung.heads[rung.current] == nullptr) ++rung.current;
+    if (rung.current == buckets) {
+      // This rung is used up: everything it covered has been consumed.
+      bottom_last_ = rung.last;
+      --rung_count_;
+      continue;
+    }
+    const std::uint32_t bucket = rung.current;
+    // The buckets are consumed in order: start fetching the events a few buckets ahead
+    // now, so they are in cache by the time they are due.
+    if (bucket + kPrefetchDistance < buckets) __builtin_prefetch(rung.heads[bucket + kPrefetchDistance]);
+    const Tick bucket_start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
+    // Everything before this bucket is consumed; a later insertion before it belongs in
+    // the bottom. (Rungs start after bottom_last_, so bucket_start > 0.)
+    assert(bucket_start > bottom_last_);
+    bottom_last_ = bucket_start - 1;
+    if (rung.shift > 0 && rung_count_ < kMaxRungs && bucket_holds_more_than(rung.heads[bucket], kSortThreshold)) {
+      split_bucket(rung, bucket);
+      continue;
+    }
+    sort_bucket_into_bottom(rung, bucket);
+    return true;
+  }
+}
+
+void EventQueue::spread_top_into_new_rung() {
+  Rung& rung = rungs_[0];
+  rung_count_ = 1;
+  const std::uint64_t events = top_.size();
+  const Tick span = top_max_ - top_min_;
+  // About one event per bucket: the smallest bucket width giving at most `events` buckets.
+  unsigned shift = 0;
+  while (shift < 63 && ((span >> shift) >= events || (span >> shift) >= kMaxBuckets)) ++shift;
+  const std::uint64_t buckets = (span >> shift) + 1;
+  rung.start = top_min_;
+  const unsigned __int128 last =
+      static_cast<unsigned __int128>(top_min_) + (static_cast<unsigned __int128>(buckets) << shift) - 1;
+  rung.last = last > kTickNever ? kTickNever : static_cast<Tick>(last);
+  rung.shift = shift;
+  rung.current = 0;
+  rung.heads.assign(buckets, nullptr);
+  const std::size_t count = top_.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i + 8 < count) __builtin_prefetch(top_[i + 8], 1);
+    push_bucket(rung, 0, *top_[i]);
+  }
+  top_.clear();
+  top_min_ = kTickNever;
+  top_max_ = 0;
+}
+
+bool EventQueue::bucket_holds_more_than(const Event* head, std::uint32_t limit) {
+  for (std::uint32_t seen = 0; head != nullptr; head = head->next_) {
+    if (++seen > limit) return true;
+  }
+  return false;
+}
+
+void EventQueue::split_bucket(Rung& parent, std::uint32_t bucket) {
+  std::uint32_t events = 0;
+  for (const Event* e = parent.heads[bucket]; e != nullptr; e = e->next_) ++events;
+  const unsigned finer = std::min<unsigned>(parent.shift, static_cast<unsigned>(std::bit_width(events) - 1));
+  Rung& child = rungs_[rung_count_];
+  const auto child_index = rung_count_++;
+  child.start = parent.start + (static_cast<Tick>(bucket) << parent.shift);
+  child.last = child.start + ((Tick{1} << parent.shift) - 1);
+  if (child.last > parent.last) child.last = parent.last;
+  child.shift = parent.shift - finer;
+  child.current = 0;
+  child.heads.assign(std::size_t{1} << finer, nullptr);
+  Event* event = parent.heads[bucket];
+  while (event != nullptr) {
+    Event* next = event->next_;
+    push_bucket(child, child_index, *event);
+    event = next;
+  }
+  parent.heads[bucket] = nullptr;
+  parent.current = bucket + 1;
+}
+
+void EventQueue::sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket) {
+  Event* head = rung.heads[bucket];
+  rung.heads[bucket] = nullptr;
+  rung.current = bucket + 1;
+  const Tick bucket_start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
+  const Tick bucket_last = bucket_start + ((Tick{1} << rung.shift) - 1);
+  bottom_last_ = std::min(bucket_last, rung.last);
+  if (head->next_ == nullptr) {  // the common case: one event
+    head->tier_ = kBottom;
+    head->prev_ = nullptr;
+    bottom_head_ = bottom_tail_ = head;
+    return;
+  }
+  sort_buffer_.clear();
+  for (Event* event = head; event != nullptr; event = event->next_) sort_buffer_.push_back(event);
+  std::sort(sort_buffer_.begin(), sort_buffer_.end(), [](const Event* a, const Event* b) { return before(*a, *b); });
+  Event* previous = nullptr;
+  for (Event* event : sort_buffer_) {
+    event->tier_ = kBottom;
+    event->prev_ = previous;
+    event->next_ = nullptr;
+    if (previous != nullptr) {
+      previous->next_ = event;
+    } else {
+      bottom_head_ = event;
+    }
+    previous = event;
+  }
+  bottom_tail_ = previous;
+}
+}  // namespace ossim::sim
