@@ -159,11 +159,18 @@ Cpu& Cpu::raise(std::uint8_t vector, std::uint64_t error_code, std::uint64_t fau
   }
   const bool has_handler = vectors_ != nullptr && vectors_->installed(vector);
   if (!has_handler) {
-    if (vector == vector::kDoubleFault || vectors_ == nullptr || !vectors_->installed(vector::kDoubleFault)) {
+    // No gate: a double fault; no #DF gate, or no gate while handling a #DF: a triple
+    // fault, which shuts the CPU down.
+    if (vector == vector::kDoubleFault || in_double_fault_ || vectors_ == nullptr ||
+        !vectors_->installed(vector::kDoubleFault)) {
       shutdown(fmt::format("triple fault: vector {} (error code {:#x}, address {:#x}) with no handler",
                            vector, error_code, fault_address));
     }
-    return raise(vector::kDoubleFault, 0, 0, outcome);
+    in_double_fault_ = true;
+    Cpu& cpu = raise(vector::kDoubleFault, 0, 0, outcome);
+    in_double_fault_ = false;
+    cpu.in_double_fault_ = false;
+    return cpu;
   }
   TrapFrame frame;
   frame.vector = vector;
@@ -193,15 +200,8 @@ Cpu* Cpu::translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool m
   Cpu* cpu = this;
   std::uint32_t error = first_fault;
   for (std::uint32_t faults = 0;; ++faults) {
-    if (faults > cpu->fault_retry_limit_) {
-      cpu->shutdown(fmt::format("no progress: {} faults in a row at {:#x}", faults, address));
-    }
-    Delivery outcome = Delivery::kRetry;
-    if (!mmu::is_canonical(address)) {
-      cpu = &cpu->raise(vector::kGeneralProtection, 0, 0, &outcome);
-    } else if (error != kNoFault) {
-      cpu = &cpu->raise(vector::kPageFault, error, address, &outcome);
-    } else {
+    const bool canonical = mmu::is_canonical(address);
+    if (canonical && error == kNoFault) {
       const mmu::Translation t = cpu->mmu_.translate(address, type, cpu->cpl_ == 3);
       cpu->clock_ += t.latency;
       if (t.ok) {
@@ -209,8 +209,13 @@ Cpu* Cpu::translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool m
         return cpu;
       }
       error = t.error_code;
-      continue;  // deliver it on the next pass
     }
+    if (faults >= cpu->fault_retry_limit_) {
+      cpu->shutdown(fmt::format("no progress: {} faults in a row at {:#x}", faults, address));
+    }
+    Delivery outcome = Delivery::kRetry;
+    cpu = canonical ? &cpu->raise(vector::kPageFault, error, address, &outcome)
+                    : &cpu->raise(vector::kGeneralProtection, 0, 0, &outcome);
     error = kNoFault;
     if (outcome == Delivery::kAbort) {
       if (may_abort) return nullptr;
@@ -245,7 +250,7 @@ bool Cpu::access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu:
     } else {
       cpu->memory_.read_bytes(physical, cursor + done, chunk);
     }
-    cpu->advance(static_cast<std::uint64_t>(cpu->memory_access_cycles_) * ((chunk + 7) / 8));
+    cpu->advance(cpu->access_cycles(chunk));
     done += chunk;
   }
   return true;

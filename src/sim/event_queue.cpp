@@ -21,7 +21,9 @@ EventQueue::~EventQueue() {
   for (unsigned r = 0; r < rung_count_; ++r) {
     for (Event* head : rungs_[r].heads) detach_list(head);
   }
-  for (Event* event : top_) event->queue_ = nullptr;
+  for (const TopEntry& entry : top_) {
+    if (entry.event != nullptr) entry.event->queue_ = nullptr;
+  }
 }
 
 // ---- Insertion and removal ----------------------------------------------------------------
@@ -41,9 +43,8 @@ void EventQueue::insert(Event& event) {
   }
   event.tier_ = kTop;
   event.where_ = static_cast<std::uint32_t>(top_.size());
-  top_.push_back(&event);
-  top_min_ = std::min(top_min_, when);
-  top_max_ = std::max(top_max_, when);
+  top_.push_back(TopEntry{when, &event});
+  ++top_live_;
 }
 
 void EventQueue::remove(Event& event) {
@@ -51,14 +52,10 @@ void EventQueue::remove(Event& event) {
     case kBottom:
       unlink_bottom(event);
       return;
-    case kTop: {
-      // Swap-remove; the bounds top_min_/top_max_ stay valid (merely loose).
-      Event* moved = top_.back();
-      top_[event.where_] = moved;
-      moved->where_ = event.where_;
-      top_.pop_back();
+    case kTop:
+      top_[event.where_].event = nullptr;  // a hole; spreads and compactions skip it
+      --top_live_;
       return;
-    }
     default: {
       Rung& rung = rungs_[event.tier_ - kFirstRung];
       if (event.prev_ != nullptr) {
@@ -120,7 +117,10 @@ void EventQueue::push_bucket(Rung& rung, unsigned rung_index, Event& event) {
 bool EventQueue::refill_bottom() {
   for (;;) {
     if (rung_count_ == 0) {
-      if (top_.empty()) return false;
+      if (top_live_ == 0) {
+        top_.clear();
+        return false;
+      }
       spread_top_into_new_rung();
     }
     Rung& rung = rungs_[rung_count_ - 1];
@@ -150,30 +150,81 @@ bool EventQueue::refill_bottom() {
   }
 }
 
+void EventQueue::compact_top() {
+  ++stats_.compactions;
+  std::size_t kept = 0;
+  for (const TopEntry& entry : top_) {
+    if (entry.event == nullptr) continue;
+    entry.event->where_ = static_cast<std::uint32_t>(kept);
+    top_[kept++] = entry;
+  }
+  top_.resize(kept);
+}
+
+Tick EventQueue::window_end(std::size_t wanted) {
+  if (top_live_ <= wanted) return kTickNever;
+  // Evenly spaced samples of the live times; the wanted fraction's quantile ends the
+  // window. The samples depend only on the queue's contents, so runs stay reproducible.
+  samples_.clear();
+  const std::size_t step = std::max<std::size_t>(1, top_.size() / kWindowSamples);
+  for (std::size_t i = 0; i < top_.size(); i += step) {
+    if (top_[i].event != nullptr) samples_.push_back(top_[i].when);
+  }
+  if (samples_.empty()) return kTickNever;
+  const std::size_t rank = samples_.size() * wanted / top_live_;
+  std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(rank), samples_.end());
+  return samples_[rank];
+}
+
 void EventQueue::spread_top_into_new_rung() {
+  ++stats_.spreads;
+  if (top_.size() > 2 * top_live_ + 64) compact_top();
+  const Tick window_last = window_end(std::max(kMinWindowEvents, top_live_ / 4));
+
+  // First pass: the window's events, their earliest and latest times.
+  std::uint64_t events = 0;
+  Tick earliest = kTickNever;
+  Tick latest = 0;
+  for (const TopEntry& entry : top_) {
+    if (entry.event == nullptr || entry.when > window_last) continue;
+    ++events;
+    earliest = std::min(earliest, entry.when);
+    latest = std::max(latest, entry.when);
+  }
+  // The rung must reach the window's end so that the top keeps only later events.
+  if (window_last != kTickNever) latest = window_last;
+
   Rung& rung = rungs_[0];
   rung_count_ = 1;
-  const std::uint64_t events = top_.size();
-  const Tick span = top_max_ - top_min_;
+  const Tick span = latest - earliest;
   // About one event per bucket: the smallest bucket width giving at most `events` buckets.
   unsigned shift = 0;
   while (shift < 63 && ((span >> shift) >= events || (span >> shift) >= kMaxBuckets)) ++shift;
   const std::uint64_t buckets = (span >> shift) + 1;
-  rung.start = top_min_;
+  rung.start = earliest;
   const unsigned __int128 last =
-      static_cast<unsigned __int128>(top_min_) + (static_cast<unsigned __int128>(buckets) << shift) - 1;
-  rung.last = last > kTickNever ? kTickNever : static_cast<Tick>(last);
+      static_cast<unsigned __int128>(earliest) + (static_cast<unsigned __int128>(buckets) << shift) - 1;
+  rung.last = std::min<unsigned __int128>(last, latest == kTickNever ? kTickNever : static_cast<unsigned __int128>(last));
+  if (window_last != kTickNever) rung.last = window_last;
   rung.shift = shift;
   rung.current = 0;
   rung.heads.assign(buckets, nullptr);
+
+  // Second pass: move the window into the buckets. The events are touched in an order
+  // the host cannot predict, so fetch them a few entries ahead.
+  constexpr std::size_t kAhead = 16;
   const std::size_t count = top_.size();
   for (std::size_t i = 0; i < count; ++i) {
-    if (i + 8 < count) __builtin_prefetch(top_[i + 8], 1);
-    push_bucket(rung, 0, *top_[i]);
+    if (i + kAhead < count && top_[i + kAhead].event != nullptr && top_[i + kAhead].when <= rung.last) {
+      __builtin_prefetch(top_[i + kAhead].event, 1);
+    }
+    TopEntry& entry = top_[i];
+    if (entry.event == nullptr || entry.when > rung.last) continue;
+    push_bucket(rung, 0, *entry.event);
+    entry.event = nullptr;
+    --top_live_;
   }
-  top_.clear();
-  top_min_ = kTickNever;
-  top_max_ = 0;
+  if (top_live_ == 0) top_.clear();
 }
 
 bool EventQueue::bucket_holds_more_than(const Event* head, std::uint32_t limit) {

@@ -87,7 +87,7 @@ Fiber::Fiber(FiberRuntime& runtime, const char* name)
     : runtime_(runtime), name_(name), started_(true) {}
 
 Fiber::~Fiber() {
-  assert(runtime_.running_ != this && "a fiber cannot destroy itself");
+  assert((runtime_.running_ != this || this == &runtime_.host_) && "a fiber cannot destroy itself");
   // context_'s destructor unwinds a suspended stack (Boost throws forced_unwind in it).
 }
 

@@ -212,13 +212,18 @@ class Cpu final : public dev::InterruptTarget {
         } else {
           std::memcpy(data, memory_.host(t.address), bytes);
         }
-        advance(memory_access_cycles_);
+        advance(access_cycles(bytes));
         return;
       }
       access_slow(address, data, bytes, type, false, t.ok ? kNoFault : t.error_code);
       return;
     }
     access_slow(address, data, bytes, type, false, kNoFault);
+  }
+  /// The cycles to move `bytes`: memory_access_cycles per 8 bytes or part of them, the
+  /// same whether or not the access crosses a page.
+  std::uint64_t access_cycles(std::size_t bytes) const {
+    return static_cast<std::uint64_t>(memory_access_cycles_) * ((bytes + 7) / 8);
   }
   /// Any access: page by page, with faults delivered and the faulting page retried.
   /// `first_fault` is the error code of a translation of `address` that already failed.
@@ -264,7 +269,7 @@ class Cpu final : public dev::InterruptTarget {
   unsigned cpl_ = 0;
   CpuState state_ = CpuState::kOff;
   bool interrupt_pending_ = false;  // the APIC asked; checked at the next boundary
-  bool in_double_fault_ = false;
+  bool in_double_fault_ = false;  // a #DF handler is running: another fault is a triple fault
 
   sim::Tick clock_ = 0;
   std::uint32_t clock_fraction_ = 0;

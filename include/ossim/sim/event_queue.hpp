@@ -15,8 +15,12 @@
 /// Scheduling appends to the top, pushes onto a bucket, or (rarely) inserts into the
 /// short bottom list. When the bottom runs dry, the earliest non-empty bucket of the
 /// innermost rung is sorted into it, or split into a finer rung if it holds too many
-/// events; when the rungs run dry, the top is spread over a new rung sized so that a
-/// bucket holds about one event. Every event is moved a bounded number of times, so
+/// events. When the rungs run dry, the earliest quarter of the top (found from a fixed
+/// sample of its times) is spread over a new rung sized so that a bucket holds about one
+/// event. Unlike the original ladder queue, the first rung covers only that near window:
+/// its bucket array stays a quarter of the queue, most new events land in the top (an
+/// append), and the random writes of spreading happen in a batch, where the host can
+/// overlap their cache misses. Every event is moved a bounded number of times, so
 /// schedule, pop, reschedule and cancel are O(1) amortized. Events carry their own links
 /// and position, so nothing allocates per event; the arrays only grow past their largest
 /// size so far.
@@ -90,6 +94,14 @@ class EventQueue {
   /// Pre-sizes the top array so that up to `events` pending events never allocate there.
   void reserve(std::size_t events) { top_.reserve(events); }
 
+  /// Counters describing the queue's work (for tests and benchmarks).
+  struct Stats {
+    std::uint64_t spreads = 0;      // rungs built from the top
+    std::uint64_t splits = 0;       // buckets split into finer rungs
+    std::uint64_t compactions = 0;  // top arrays rebuilt to drop cancelled entries
+  };
+  const Stats& stats() const { return stats_; }
+
  private:
   enum Tier : std::uint8_t { kBottom = 1, kTop = 2, kFirstRung = 3 };
   static constexpr unsigned kMaxRungs = 24;
@@ -97,6 +109,10 @@ class EventQueue {
   static constexpr std::uint32_t kSortThreshold = 48;
   /// At most this many buckets in one rung (a coarser rung holds more per bucket).
   static constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
+  /// A spread takes the earliest quarter of the top, but at least this many events.
+  static constexpr std::size_t kMinWindowEvents = 4096;
+  /// How many of the top's times are sampled to place the window's end.
+  static constexpr std::size_t kWindowSamples = 256;
   /// How many buckets ahead of the one being consumed the events are prefetched.
   static constexpr std::uint32_t kPrefetchDistance = 8;
 
@@ -120,6 +136,10 @@ class EventQueue {
   /// Makes the bottom non-empty; false when the queue is empty.
   bool refill_bottom();
   void spread_top_into_new_rung();
+  /// The last time of the window the next spread takes: about `wanted` live top events
+  /// are at or before it.
+  Tick window_end(std::size_t wanted);
+  void compact_top();
   static bool bucket_holds_more_than(const Event* head, std::uint32_t limit);
   void split_bucket(Rung& parent, std::uint32_t bucket);
   void sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket);
@@ -134,9 +154,14 @@ class EventQueue {
   Rung rungs_[kMaxRungs];
   unsigned rung_count_ = 0;
 
-  std::vector<Event*> top_;
-  Tick top_min_ = kTickNever;
-  Tick top_max_ = 0;
+  struct TopEntry {
+    Tick when;
+    Event* event;  // nullptr: cancelled or moved to a rung
+  };
+  std::vector<TopEntry> top_;
+  std::size_t top_live_ = 0;
+  std::vector<Tick> samples_;
+  Stats stats_;
 
   std::vector<Event*> sort_buffer_;
 };
