@@ -63,6 +63,26 @@ void BM_QueueScheduleAndPop(benchmark::State& state) {
 }
 BENCHMARK(BM_QueueScheduleAndPop)->Arg(1'000)->Arg(1'000'000);
 
+// Fill the queue with N events at random times, then drain it: schedule + pop per event.
+void BM_QueueFillThenDrain(benchmark::State& state) {
+  const auto pending = static_cast<std::size_t>(state.range(0));
+  struct Plain final : Event {
+    void fire() override {}
+  };
+  std::vector<Plain> events(pending);
+  EventQueue queue;
+  queue.reserve(pending);
+  RandomStream random(5);
+  for (auto _ : state) {
+    for (auto& event : events) queue.schedule(event, random.uniform_below(1'000'000'000));
+    Tick last = 0;
+    while (!queue.empty()) last = queue.pop().when();
+    benchmark::DoNotOptimize(last);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pending));
+}
+BENCHMARK(BM_QueueFillThenDrain)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
 void BM_QueueRescheduleAndCancel(benchmark::State& state) {
   const auto pending = static_cast<std::size_t>(state.range(0));
   struct Plain final : Event {

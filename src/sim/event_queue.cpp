@@ -41,10 +41,15 @@ void EventQueue::insert(Event& event) {
       return;
     }
   }
+  // Cancelled entries stay as holes until the next spread; without pops in between, they
+  // are closed here once they outnumber the live ones, so the array stays O(live).
+  if (top_.size() >= 2 * top_live_ + 64) close_top_holes();
   event.tier_ = kTop;
   event.where_ = static_cast<std::uint32_t>(top_.size());
   top_.push_back(TopEntry{when, &event});
   ++top_live_;
+  top_min_ = std::min(top_min_, when);
+  top_max_ = std::max(top_max_, when);
 }
 
 void EventQueue::remove(Event& event) {
@@ -53,7 +58,7 @@ void EventQueue::remove(Event& event) {
       unlink_bottom(event);
       return;
     case kTop:
-      top_[event.where_].event = nullptr;  // a hole; spreads and compactions skip it
+      top_[event.where_].event = nullptr;  // a hole, closed by the next spread
       --top_live_;
       return;
     default: {
@@ -119,6 +124,8 @@ bool EventQueue::refill_bottom() {
     if (rung_count_ == 0) {
       if (top_live_ == 0) {
         top_.clear();
+        top_min_ = kTickNever;
+        top_max_ = 0;
         return false;
       }
       spread_top_into_new_rung();
@@ -133,9 +140,18 @@ bool EventQueue::refill_bottom() {
       continue;
     }
     const std::uint32_t bucket = rung.current;
-    // The buckets are consumed in order: start fetching the events a few buckets ahead
-    // now, so they are in cache by the time they are due.
-    if (bucket + kPrefetchDistance < buckets) __builtin_prefetch(rung.heads[bucket + kPrefetchDistance]);
+    // The buckets are consumed in order: fetch the events a few buckets ahead now, so
+    // they are in cache when due. Nearer buckets' first events are in cache already, so
+    // fetch further down their chains.
+    // (Each stage follows one more link of a chain the stage before brought in.)
+    if (bucket + 3 * kPrefetchDistance < buckets) __builtin_prefetch(rung.heads[bucket + 3 * kPrefetchDistance]);
+    for (std::uint32_t stage = 2; stage >= 1; --stage) {
+      const std::uint32_t ahead = bucket + stage * kPrefetchDistance;
+      if (ahead >= buckets) continue;
+      const Event* link = rung.heads[ahead];
+      for (std::uint32_t hop = stage; link != nullptr && hop < 3; ++hop) link = link->next_;
+      if (link != nullptr) __builtin_prefetch(link);
+    }
     const Tick bucket_start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
     // Everything before this bucket is consumed; a later insertion before it belongs in
     // the bottom. (Rungs start after bottom_last_, so bucket_start > 0.)
@@ -150,15 +166,20 @@ bool EventQueue::refill_bottom() {
   }
 }
 
-void EventQueue::compact_top() {
-  ++stats_.compactions;
-  std::size_t kept = 0;
-  for (const TopEntry& entry : top_) {
-    if (entry.event == nullptr) continue;
-    entry.event->where_ = static_cast<std::uint32_t>(kept);
-    top_[kept++] = entry;
+void EventQueue::close_top_holes() {
+  // Fill the holes (left by spreads and cancellations) with live entries from the end, so
+  // only the entries that move have their events told their new index.
+  std::size_t hole = 0;
+  std::size_t end = top_.size();
+  for (;;) {
+    while (hole < end && top_[hole].event != nullptr) ++hole;
+    while (end > hole && top_[end - 1].event == nullptr) --end;
+    if (hole >= end) break;
+    top_[hole] = top_[end - 1];
+    top_[hole].event->where_ = static_cast<std::uint32_t>(hole);
+    --end;
   }
-  top_.resize(kept);
+  top_.resize(hole);
 }
 
 Tick EventQueue::window_end(std::size_t wanted) {
@@ -178,53 +199,67 @@ Tick EventQueue::window_end(std::size_t wanted) {
 
 void EventQueue::spread_top_into_new_rung() {
   ++stats_.spreads;
-  if (top_.size() > 2 * top_live_ + 64) compact_top();
-  const Tick window_last = window_end(std::max(kMinWindowEvents, top_live_ / 4));
-
-  // First pass: the window's events, their earliest and latest times.
-  std::uint64_t events = 0;
-  Tick earliest = kTickNever;
-  Tick latest = 0;
-  for (const TopEntry& entry : top_) {
-    if (entry.event == nullptr || entry.when > window_last) continue;
-    ++events;
-    earliest = std::min(earliest, entry.when);
-    latest = std::max(latest, entry.when);
-  }
-  // The rung must reach the window's end so that the top keeps only later events.
-  if (window_last != kTickNever) latest = window_last;
+  const std::size_t wanted = std::max(kMinWindowEvents, top_live_ / 2);
+  const Tick window_last = window_end(wanted);
+  // top_min_ and top_max_ bound the top's times (cancellations only loosen them).
+  const Tick latest = window_last != kTickNever ? std::min(window_last, top_max_) : top_max_;
+  const std::uint64_t events = std::min<std::uint64_t>(wanted, top_live_);
 
   Rung& rung = rungs_[0];
   rung_count_ = 1;
-  const Tick span = latest - earliest;
+  const Tick span = latest - top_min_;
   // About one event per bucket: the smallest bucket width giving at most `events` buckets.
   unsigned shift = 0;
   while (shift < 63 && ((span >> shift) >= events || (span >> shift) >= kMaxBuckets)) ++shift;
   const std::uint64_t buckets = (span >> shift) + 1;
-  rung.start = earliest;
+  rung.start = top_min_;
   const unsigned __int128 last =
-      static_cast<unsigned __int128>(earliest) + (static_cast<unsigned __int128>(buckets) << shift) - 1;
-  rung.last = std::min<unsigned __int128>(last, latest == kTickNever ? kTickNever : static_cast<unsigned __int128>(last));
-  if (window_last != kTickNever) rung.last = window_last;
+      static_cast<unsigned __int128>(top_min_) + (static_cast<unsigned __int128>(buckets) << shift) - 1;
+  // The rung ends exactly at the window's end, so that the top keeps only later events.
+  rung.last = window_last != kTickNever ? window_last : (last > kTickNever ? kTickNever : static_cast<Tick>(last));
   rung.shift = shift;
   rung.current = 0;
   rung.heads.assign(buckets, nullptr);
 
-  // Second pass: move the window into the buckets. The events are touched in an order
-  // the host cannot predict, so fetch them a few entries ahead.
+  // Move the window into the buckets, leaving holes. The events and buckets are touched
+  // in an order the host cannot predict, so fetch ahead in two stages: far ahead, the
+  // bucket slot; nearer, the event and the bucket's current first event (whose back link
+  // the push writes).
   constexpr std::size_t kAhead = 16;
   const std::size_t count = top_.size();
+  const auto in_window = [&](const TopEntry& entry) { return entry.event != nullptr && entry.when <= rung.last; };
+  const auto bucket_of = [&](Tick when) { return (when - rung.start) >> rung.shift; };
+  Tick survivors_min = kTickNever;
   for (std::size_t i = 0; i < count; ++i) {
-    if (i + kAhead < count && top_[i + kAhead].event != nullptr && top_[i + kAhead].when <= rung.last) {
-      __builtin_prefetch(top_[i + kAhead].event, 1);
+    if (i + 2 * kAhead < count && in_window(top_[i + 2 * kAhead])) {
+      __builtin_prefetch(&rung.heads[bucket_of(top_[i + 2 * kAhead].when)]);
+    }
+    if (i + kAhead < count && in_window(top_[i + kAhead])) {
+      const TopEntry& soon = top_[i + kAhead];
+      __builtin_prefetch(soon.event, 1);
+      if (const Event* head = rung.heads[bucket_of(soon.when)]; head != nullptr) __builtin_prefetch(head, 1);
     }
     TopEntry& entry = top_[i];
-    if (entry.event == nullptr || entry.when > rung.last) continue;
+    if (entry.event == nullptr) continue;
+    if (entry.when > rung.last) {
+      survivors_min = std::min(survivors_min, entry.when);
+      continue;
+    }
     push_bucket(rung, 0, *entry.event);
     entry.event = nullptr;
     --top_live_;
   }
-  if (top_live_ == 0) top_.clear();
+  close_top_holes();
+  top_min_ = survivors_min;
+  if (top_.empty()) top_max_ = 0;
+}
+
+Tick EventQueue::bucket_last(const Rung& rung, std::uint32_t bucket) {
+  // The last bucket of a rung reaching the end of time may be cut short: compare the room
+  // left before adding, so nothing wraps past kTickNever.
+  const Tick start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
+  const Tick width_less_one = (Tick{1} << rung.shift) - 1;
+  return rung.last - start <= width_less_one ? rung.last : start + width_less_one;
 }
 
 bool EventQueue::bucket_holds_more_than(const Event* head, std::uint32_t limit) {
@@ -241,8 +276,7 @@ void EventQueue::split_bucket(Rung& parent, std::uint32_t bucket) {
   Rung& child = rungs_[rung_count_];
   const auto child_index = rung_count_++;
   child.start = parent.start + (static_cast<Tick>(bucket) << parent.shift);
-  child.last = child.start + ((Tick{1} << parent.shift) - 1);
-  if (child.last > parent.last) child.last = parent.last;
+  child.last = bucket_last(parent, bucket);
   child.shift = parent.shift - finer;
   child.current = 0;
   child.heads.assign(std::size_t{1} << finer, nullptr);
@@ -260,9 +294,7 @@ void EventQueue::sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket) {
   Event* head = rung.heads[bucket];
   rung.heads[bucket] = nullptr;
   rung.current = bucket + 1;
-  const Tick bucket_start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
-  const Tick bucket_last = bucket_start + ((Tick{1} << rung.shift) - 1);
-  bottom_last_ = std::min(bucket_last, rung.last);
+  bottom_last_ = bucket_last(rung, bucket);
   if (head->next_ == nullptr) {  // the common case: one event
     head->tier_ = kBottom;
     head->prev_ = nullptr;

@@ -83,8 +83,7 @@ struct PooledStack {
 // ---------------------------------------------------------------------------------------
 // Fiber
 
-Fiber::Fiber(FiberRuntime& runtime, const char* name)
-    : runtime_(runtime), name_(name), started_(true) {}
+Fiber::Fiber(FiberRuntime& runtime, const char* name) : runtime_(runtime), name_(name) {}
 
 Fiber::~Fiber() {
   assert((runtime_.running_ != this || this == &runtime_.host_) && "a fiber cannot destroy itself");
@@ -95,7 +94,9 @@ Fiber::~Fiber() {
 // FiberRuntime
 
 FiberRuntime::FiberRuntime(std::size_t stack_bytes, bool guard_pages)
-    : stacks_(stack_bytes, guard_pages), host_(*this, "host"), running_(&host_) {}
+    : stacks_(stack_bytes, guard_pages), host_(*this, "host"), running_(&host_) {
+  host_.started_ = true;  // the host fiber is the thread itself: it is running already
+}
 
 FiberRuntime::~FiberRuntime() = default;
 

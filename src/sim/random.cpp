@@ -9,8 +9,22 @@ RandomStream::RandomStream(std::uint64_t seed) : identity_(seed) {
   for (auto& word : state_) word = splitmix64(expand);
 }
 
+namespace {
+
+// Combines a parent identity with a child name. Not symmetric and not self-cancelling (as
+// XOR would be), so derive("a").derive("b") differs from derive("b").derive("a") and
+// derive("q").derive("q") does not come back to the parent.
+std::uint64_t combine(std::uint64_t parent, std::string_view name) {
+  std::uint64_t state = parent;
+  const std::uint64_t mixed_parent = splitmix64(state);
+  state = mixed_parent ^ hash_name(name);
+  return splitmix64(state);
+}
+
+}  // namespace
+
 RandomStream::RandomStream(std::uint64_t seed, std::string_view stream_name)
-    : RandomStream(seed ^ (hash_name(stream_name) * 0x9E3779B97F4A7C15ULL)) {}
+    : RandomStream(combine(seed, stream_name)) {}
 
 std::uint64_t RandomStream::uniform_below(std::uint64_t bound) {
   // Lemire, "Fast Random Integer Generation in an Interval" (2019): unbiased.

@@ -15,10 +15,10 @@
 /// Scheduling appends to the top, pushes onto a bucket, or (rarely) inserts into the
 /// short bottom list. When the bottom runs dry, the earliest non-empty bucket of the
 /// innermost rung is sorted into it, or split into a finer rung if it holds too many
-/// events. When the rungs run dry, the earliest quarter of the top (found from a fixed
+/// events. When the rungs run dry, the earliest half of the top (found from a fixed
 /// sample of its times) is spread over a new rung sized so that a bucket holds about one
 /// event. Unlike the original ladder queue, the first rung covers only that near window:
-/// its bucket array stays a quarter of the queue, most new events land in the top (an
+/// its bucket array stays half the queue's size, most new events land in the top (an
 /// append), and the random writes of spreading happen in a batch, where the host can
 /// overlap their cache misses. Every event is moved a bounded number of times, so
 /// schedule, pop, reschedule and cancel are O(1) amortized. Events carry their own links
@@ -98,7 +98,6 @@ class EventQueue {
   struct Stats {
     std::uint64_t spreads = 0;      // rungs built from the top
     std::uint64_t splits = 0;       // buckets split into finer rungs
-    std::uint64_t compactions = 0;  // top arrays rebuilt to drop cancelled entries
   };
   const Stats& stats() const { return stats_; }
 
@@ -109,7 +108,7 @@ class EventQueue {
   static constexpr std::uint32_t kSortThreshold = 48;
   /// At most this many buckets in one rung (a coarser rung holds more per bucket).
   static constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
-  /// A spread takes the earliest quarter of the top, but at least this many events.
+  /// A spread takes the earliest half of the top, but at least this many events.
   static constexpr std::size_t kMinWindowEvents = 4096;
   /// How many of the top's times are sampled to place the window's end.
   static constexpr std::size_t kWindowSamples = 256;
@@ -139,7 +138,9 @@ class EventQueue {
   /// The last time of the window the next spread takes: about `wanted` live top events
   /// are at or before it.
   Tick window_end(std::size_t wanted);
-  void compact_top();
+  void close_top_holes();
+  /// The last tick a bucket covers (the rung's last for a bucket cut short).
+  static Tick bucket_last(const Rung& rung, std::uint32_t bucket);
   static bool bucket_holds_more_than(const Event* head, std::uint32_t limit);
   void split_bucket(Rung& parent, std::uint32_t bucket);
   void sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket);
@@ -160,6 +161,8 @@ class EventQueue {
   };
   std::vector<TopEntry> top_;
   std::size_t top_live_ = 0;
+  Tick top_min_ = kTickNever;  // bounds on the top's times
+  Tick top_max_ = 0;
   std::vector<Tick> samples_;
   Stats stats_;
 

@@ -82,11 +82,13 @@ class Fiber {
 
  private:
   friend class FiberRuntime;
-  Fiber(FiberRuntime& runtime, const char* name);  // the host fiber
+  Fiber(FiberRuntime& runtime, const char* name);
 
   FiberRuntime& runtime_;
-  boost::context::fiber context_;  // how to resume this fiber while it is suspended
+  // The body is declared before the context so that it is destroyed after it: destroying
+  // a suspended context unwinds frames that still use the body's captures.
   std::function<void()> body_;
+  boost::context::fiber context_;  // how to resume this fiber while it is suspended
   Fiber* finish_target_ = nullptr;
   const char* name_;
   bool started_ = false;
