@@ -28,6 +28,16 @@ EventQueue::~EventQueue() {
 
 // ---- Insertion and removal ----------------------------------------------------------------
 
+void EventQueue::forget_ranges() {
+  bottom_head_ = bottom_tail_ = nullptr;
+  bottom_last_ = 0;
+  rung_count_ = 0;
+  top_.clear();
+  top_live_ = 0;
+  top_min_ = kTickNever;
+  top_max_ = 0;
+}
+
 void EventQueue::insert(Event& event) {
   const Tick when = event.when_;
   if (when <= bottom_last_) {

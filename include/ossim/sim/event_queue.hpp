@@ -65,7 +65,7 @@ class EventQueue {
   void cancel(Event& event) {
     if (event.queue_ != this) return;
     remove(event);
-    --size_;
+    if (--size_ == 0) forget_ranges();
     event.queue_ = nullptr;
   }
 
@@ -86,7 +86,7 @@ class EventQueue {
     if (bottom_head_ == nullptr) refill_bottom();
     Event& first = *bottom_head_;
     unlink_bottom(first);
-    --size_;
+    if (--size_ == 0) forget_ranges();
     first.queue_ = nullptr;
     return first;
   }
@@ -127,6 +127,10 @@ class EventQueue {
     return a.when_ < b.when_ || (a.when_ == b.when_ && a.sequence_ < b.sequence_);
   }
 
+  /// An empty queue starts over: the tiers' time ranges no longer constrain where new
+  /// events go (insertions before the last popped time would otherwise all land in the
+  /// sorted bottom list).
+  void forget_ranges();
   void insert(Event& event);
   void remove(Event& event);
   void insert_bottom(Event& event);
