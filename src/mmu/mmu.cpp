@@ -27,6 +27,26 @@ PhysAddr physical(const TlbEntry& entry, VirtAddr address) {
 
 }  // namespace
 
+std::uint8_t Mmu::allowed_accesses(const TlbEntry& entry) const {
+  // The rules of PageWalker::permits, for all six (mode, type) pairs at once.
+  const bool writable = entry.has(TlbEntry::kWritable);
+  const bool user_page = entry.has(TlbEntry::kUser);
+  const bool executable = entry.has(TlbEntry::kExecutable);
+  const bool dirty = entry.has(TlbEntry::kDirty);
+  const auto bit = [](bool user_mode, AccessType type) {
+    return TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type));
+  };
+  std::uint8_t allowed = bit(false, AccessType::kRead);
+  if (dirty && (writable || !mode_.write_protect)) allowed |= bit(false, AccessType::kWrite);
+  if (executable && !(mode_.smep && user_page)) allowed |= bit(false, AccessType::kExecute);
+  if (user_page) {
+    allowed |= bit(true, AccessType::kRead);
+    if (dirty && writable) allowed |= bit(true, AccessType::kWrite);
+    if (executable) allowed |= bit(true, AccessType::kExecute);
+  }
+  return allowed;
+}
+
 Mmu::Mmu(PhysicalMemory& memory, const MmuConfig& config, const sim::RandomStream& random)
     : memory_(memory),
       walker_(memory),
@@ -37,8 +57,11 @@ Mmu::Mmu(PhysicalMemory& memory, const MmuConfig& config, const sim::RandomStrea
       stlb_hit_latency_(config.stlb_hit_latency) {}
 
 void Mmu::set_mode(const PagingMode& mode, bool pcid_enabled) {
+  // Entries carry permissions worked out under the old WP and SMEP settings, so those
+  // changes flush too.
   const bool flush = mode.global_pages != mode_.global_pages || pcid_enabled != pcid_enabled_ ||
-                     mode.five_level != mode_.five_level;
+                     mode.five_level != mode_.five_level || mode.write_protect != mode_.write_protect ||
+                     mode.smep != mode_.smep;
   mode_ = mode;
   pcid_enabled_ = pcid_enabled;
   if (!pcid_enabled_) pcid_ = 0;
@@ -129,7 +152,8 @@ Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool 
   stats_.walk_entries_read += walk.entries_read;
   latency += walk.entries_read * walk_latency_per_level_;
   if (!walk.ok) return fault(address, walk.error_code, latency);
-  const TlbEntry entry = entry_from_walk(address, walk, pcid_);
+  TlbEntry entry = entry_from_walk(address, walk, pcid_);
+  entry.allowed = allowed_accesses(entry);
   if (stlb_) stlb_->insert(entry);
   l1.insert(entry);
   return Translation{true, 0, physical(entry, address), latency};

@@ -26,7 +26,8 @@ WalkResult PageWalker::walk(PhysAddr root, VirtAddr address, AccessType type, bo
   const std::uint32_t access_bits = fault::access_bits(type, user_mode);
   const unsigned levels = mode.five_level ? 5 : 4;
 
-  PhysAddr used[5];  // the entries this walk used, to set their Accessed bits on success
+  PhysAddr used[5];       // the entries this walk used, to set their Accessed bits on success
+  pte::Entry values[5];  // and what they held
   PagePermissions permissions{true, true, true};
   PhysAddr table = root & pte::kAddressMask;
   unsigned shift = kPageShift + 9 * (levels - 1);
@@ -34,6 +35,7 @@ WalkResult PageWalker::walk(PhysAddr root, VirtAddr address, AccessType type, bo
     const PhysAddr entry_address = table + ((address >> shift) & (kEntriesPerTable - 1)) * 8;
     const pte::Entry entry = memory_.read<pte::Entry>(entry_address);
     used[levels - level] = entry_address;
+    values[levels - level] = entry;
     ++result.entries_read;
     if (!pte::present(entry)) {
       result.error_code = access_bits;
@@ -61,11 +63,11 @@ WalkResult PageWalker::walk(PhysAddr root, VirtAddr address, AccessType type, bo
       return result;
     }
     // The access is allowed: set A on every entry used, and D on the leaf for a write.
+    // (Nothing else runs during a walk, so the values read are still what is in memory.)
     for (unsigned i = 0; i < result.entries_read; ++i) {
-      const pte::Entry e = memory_.read<pte::Entry>(used[i]);
-      pte::Entry updated = e | pte::kAccessed;
+      pte::Entry updated = values[i] | pte::kAccessed;
       if (i + 1 == result.entries_read && type == AccessType::kWrite) updated |= pte::kDirty;
-      if (updated != e) memory_.write(used[i], updated);
+      if (updated != values[i]) memory_.write(used[i], updated);
     }
     result.dirty = type == AccessType::kWrite || (entry & pte::kDirty) != 0;
     result.ok = true;

@@ -101,11 +101,11 @@ class Mmu {
  private:
   /// Whether a TLB entry serves the access without going back to the tables.
   bool allows(const TlbEntry& entry, AccessType type, bool user_mode) const {
-    const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),
-                                      entry.has(TlbEntry::kExecutable)};
-    if (!PageWalker::permits(permissions, type, user_mode, mode_)) return false;
-    return type != AccessType::kWrite || entry.has(TlbEntry::kDirty);
+    return (entry.allowed & TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type))) != 0;
   }
+  /// The allowed-access bits of an entry under the current paging mode: a write is served
+  /// only once the page is dirty, so that the first write walks and sets D.
+  std::uint8_t allowed_accesses(const TlbEntry& entry) const;
   Translation retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
                         sim::Tick latency);
   Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);

@@ -39,6 +39,13 @@ struct TlbEntry {
   std::uint16_t pcid = 0;
   std::uint8_t shift = 0;   // 12, 21 or 30; 0 marks an empty way
   std::uint8_t flags = 0;
+  /// For the MMU: the accesses this entry serves without a walk, one bit per (mode, type)
+  /// as allowed_bit() numbers them. Set when the entry is filled.
+  std::uint8_t allowed = 0;
+
+  static constexpr std::uint8_t allowed_bit(bool user_mode, unsigned access_type) {
+    return static_cast<std::uint8_t>(1u << ((user_mode ? 3u : 0u) + access_type));
+  }
 
   bool valid() const { return shift != 0; }
   bool has(std::uint8_t flag) const { return (flags & flag) != 0; }
@@ -62,22 +69,20 @@ class Tlb {
   /// The entry translating `address` under `pcid` (global entries match any PCID), or
   /// nullptr. Counts a hit or a miss and updates LRU state.
   TlbEntry* lookup(VirtAddr address, std::uint16_t pcid) {
-    for (unsigned s = 0; s < kSizes; ++s) {
-      if (resident_[s] == 0) continue;
-      const unsigned shift = kShifts[s];
-      const std::uint64_t tag = address >> shift;
-      TlbEntry* way = &entries_[(tag & set_mask_) * ways_];
-      for (TlbEntry* end = way + ways_; way != end; ++way) {
-        if (way->tag == tag && way->shift == shift &&
-            (way->pcid == pcid || way->has(TlbEntry::kGlobal))) {
-          ++stats_.hits;
-          if (replacement_ == TlbReplacement::kLru) way->stamp = ++clock_;
-          return way;
-        }
-      }
+    // Most translations are 4 KiB pages: probe that size first, the others only when the
+    // TLB holds any.
+    TlbEntry* entry = probe(address, pcid, 12);
+    if (entry == nullptr && (resident_[1] | resident_[2]) != 0) [[unlikely]] {
+      if (resident_[1] != 0) entry = probe(address, pcid, 21);
+      if (entry == nullptr && resident_[2] != 0) entry = probe(address, pcid, 30);
     }
-    ++stats_.misses;
-    return nullptr;
+    if (entry == nullptr) [[unlikely]] {
+      ++stats_.misses;
+      return nullptr;
+    }
+    ++stats_.hits;
+    if (replacement_ == TlbReplacement::kLru) entry->stamp = ++clock_;
+    return entry;
   }
 
   /// Fills an entry (replacing one for the same page and PCID if present).
@@ -103,6 +108,14 @@ class Tlb {
   static constexpr unsigned kSizes = 3;
   static constexpr unsigned kShifts[kSizes] = {12, 21, 30};
   static unsigned size_index(unsigned shift) { return shift == 12 ? 0 : shift == 21 ? 1 : 2; }
+  TlbEntry* probe(VirtAddr address, std::uint16_t pcid, unsigned shift) {
+    const std::uint64_t tag = address >> shift;
+    TlbEntry* way = &entries_[(tag & set_mask_) * ways_];
+    for (TlbEntry* const end = way + ways_; way != end; ++way) {
+      if (way->tag == tag && way->shift == shift && (way->pcid == pcid || way->has(TlbEntry::kGlobal))) return way;
+    }
+    return nullptr;
+  }
   void remove(TlbEntry& entry);
 
   TlbConfig config_;
