@@ -26,6 +26,11 @@ class HoldEvent final : public Event {
   RandomStream& random_;
 };
 
+// An event that does nothing when it fires: for measuring the queue alone.
+struct Plain final : Event {
+  void fire() override {}
+};
+
 void BM_EngineHold(benchmark::State& state) {
   const auto pending = static_cast<std::size_t>(state.range(0));
   Engine engine({.seed = 1});
@@ -45,9 +50,6 @@ BENCHMARK(BM_EngineHold)->Arg(1'000)->Arg(100'000)->Arg(1'000'000);
 // would have them, and without the virtual fire() indirection through the engine.
 void BM_QueueScheduleAndPop(benchmark::State& state) {
   const auto pending = static_cast<std::size_t>(state.range(0));
-  struct Plain final : Event {
-    void fire() override {}
-  };
   std::vector<Plain> events(pending);
   EventQueue queue;
   queue.reserve(pending);
@@ -66,9 +68,6 @@ BENCHMARK(BM_QueueScheduleAndPop)->Arg(1'000)->Arg(1'000'000);
 // Fill the queue with N events at random times, then drain it: schedule + pop per event.
 void BM_QueueFillThenDrain(benchmark::State& state) {
   const auto pending = static_cast<std::size_t>(state.range(0));
-  struct Plain final : Event {
-    void fire() override {}
-  };
   std::vector<Plain> events(pending);
   EventQueue queue;
   queue.reserve(pending);
@@ -85,9 +84,6 @@ BENCHMARK(BM_QueueFillThenDrain)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 void BM_QueueRescheduleAndCancel(benchmark::State& state) {
   const auto pending = static_cast<std::size_t>(state.range(0));
-  struct Plain final : Event {
-    void fire() override {}
-  };
   std::vector<Plain> events(pending);
   EventQueue queue;
   RandomStream random(11);

@@ -5,20 +5,18 @@
 
 namespace ossim::dev {
 
-namespace {
-
-// Heap order for pending injections: a min-heap on (when, sequence) under std::*_heap.
-bool arrives_later(const auto& a, const auto& b) {
-  return a.when > b.when || (a.when == b.when && a.sequence > b.sequence);
-}
-
-}  // namespace
-
 Console::Console(sim::Engine& engine, InterruptController& controller, unsigned irq)
     : engine_(engine),
       controller_(controller),
       irq_(irq),
-      arrival_event_([this] { arrive_due(); }, "console-input") {}
+      // Input is in the buffer before the line is raised, so a handler run at once sees it.
+      pending_(
+          engine, [this](std::string& bytes) { input_.insert(input_.end(), bytes.begin(), bytes.end()); },
+          [this] {
+            ++interrupts_raised_;
+            controller_.raise(irq_);
+          },
+          "console-input") {}
 
 void Console::write(std::string_view bytes) {
   output_.append(bytes);
@@ -28,11 +26,7 @@ void Console::write(std::string_view bytes) {
 
 void Console::inject_input(sim::Tick at, std::string bytes) {
   if (bytes.empty()) return;
-  // Clamped here, not only by the engine, so that ordering uses the real arrival time.
-  const sim::Tick when = std::max(at, engine_.now());
-  pending_.push_back(Injection{when, next_sequence_++, std::move(bytes)});
-  std::push_heap(pending_.begin(), pending_.end(), arrives_later<Injection, Injection>);
-  arm_arrival_event();
+  pending_.push(at, std::move(bytes));
 }
 
 std::size_t Console::read_input(char* buffer, std::size_t max) {
@@ -41,34 +35,6 @@ std::size_t Console::read_input(char* buffer, std::size_t max) {
   input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(count));
   bytes_read_ += count;
   return count;
-}
-
-void Console::arrive_due() {
-  bool arrived = false;
-  while (!pending_.empty() && pending_.front().when <= engine_.now()) {
-    std::pop_heap(pending_.begin(), pending_.end(), arrives_later<Injection, Injection>);
-    const std::string& bytes = pending_.back().bytes;
-    input_.insert(input_.end(), bytes.begin(), bytes.end());
-    pending_.pop_back();
-    arrived = true;
-  }
-  arm_arrival_event();
-  // Raised after the buffer is filled, so a handler run synchronously sees the bytes.
-  if (arrived) {
-    ++interrupts_raised_;
-    controller_.raise(irq_);
-  }
-}
-
-void Console::arm_arrival_event() {
-  if (pending_.empty()) {
-    engine_.cancel(arrival_event_);
-    return;
-  }
-  const sim::Tick next = pending_.front().when;
-  if (!arrival_event_.scheduled() || arrival_event_.when() != next) {
-    engine_.reschedule(arrival_event_, next);
-  }
 }
 
 }  // namespace ossim::dev

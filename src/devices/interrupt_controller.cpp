@@ -4,23 +4,15 @@
 
 namespace ossim::dev {
 
-namespace {
-
-// Heap order for the in-flight queue: std::*_heap keep the "largest" on top, so "larger"
-// means later, giving a min-heap on (when, sequence).
-template <typename M>
-bool arrives_later(const M& a, const M& b) {
-  return a.when > b.when || (a.when == b.when && a.sequence > b.sequence);
-}
-
-}  // namespace
-
 InterruptController::InterruptController(sim::Engine& engine, unsigned cpu_count,
                                          const InterruptControllerConfig& config)
     : engine_(engine),
       config_(config),
       lines_(config.irq_lines),
-      delivery_event_([this] { deliver_due(); }, "apic-bus-delivery") {
+      // A delivery may make a CPU send more messages; those due at once go in the same batch.
+      in_flight_(
+          engine, [this](Message& message) { apics_[message.cpu]->request(message.vector, message.trigger); },
+          nullptr, "apic-bus-delivery") {
   apics_.reserve(cpu_count);
   for (unsigned cpu = 0; cpu < cpu_count; ++cpu) {
     apics_.push_back(std::make_unique<LocalApic>(cpu));
@@ -162,32 +154,7 @@ void InterruptController::send(sim::Tick when, unsigned cpu, std::uint8_t vector
     apics_[cpu]->request(vector, trigger);
     return;
   }
-  in_flight_.push_back(Message{when, next_sequence_++, cpu, vector, trigger});
-  std::push_heap(in_flight_.begin(), in_flight_.end(), arrives_later<Message>);
-  arm_delivery_event();
-}
-
-void InterruptController::deliver_due() {
-  // A delivery may make a CPU send more messages (re-entering send()); the loop picks up
-  // any that are due now, and the event is re-armed for the rest at the end.
-  while (!in_flight_.empty() && in_flight_.front().when <= engine_.now()) {
-    std::pop_heap(in_flight_.begin(), in_flight_.end(), arrives_later<Message>);
-    const Message message = in_flight_.back();
-    in_flight_.pop_back();
-    apics_[message.cpu]->request(message.vector, message.trigger);
-  }
-  arm_delivery_event();
-}
-
-void InterruptController::arm_delivery_event() {
-  if (in_flight_.empty()) {
-    engine_.cancel(delivery_event_);
-    return;
-  }
-  const sim::Tick next = in_flight_.front().when;
-  if (!delivery_event_.scheduled() || delivery_event_.when() != next) {
-    engine_.reschedule(delivery_event_, next);
-  }
+  in_flight_.push(when, Message{cpu, vector, trigger});
 }
 
 }  // namespace ossim::dev

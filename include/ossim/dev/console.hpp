@@ -19,6 +19,7 @@
 
 #include "ossim/dev/interrupt_controller.hpp"
 #include "ossim/sim/engine.hpp"
+#include "ossim/sim/timed_queue.hpp"
 #include "ossim/sim/event.hpp"
 #include "ossim/sim/tick.hpp"
 
@@ -60,27 +61,16 @@ class Console {
   std::uint64_t interrupts_raised() const { return interrupts_raised_; }
 
  private:
-  struct Injection {
-    sim::Tick when;
-    std::uint64_t sequence;
-    std::string bytes;
-  };
-
-  void arrive_due();
-  void arm_arrival_event();
-
   sim::Engine& engine_;
   InterruptController& controller_;
   unsigned irq_;
   std::string output_;
   OutputListener output_listener_;
   std::deque<char> input_;
-  std::vector<Injection> pending_;  // min-heap on (when, sequence)
-  std::uint64_t next_sequence_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t interrupts_raised_ = 0;
-  sim::CallbackEvent arrival_event_;
+  sim::TimedQueue<std::string> pending_;  // injected input not yet arrived
 };
 
 }  // namespace ossim::dev

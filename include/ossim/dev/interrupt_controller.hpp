@@ -29,6 +29,7 @@
 
 #include "ossim/dev/local_apic.hpp"
 #include "ossim/sim/engine.hpp"
+#include "ossim/sim/timed_queue.hpp"
 #include "ossim/sim/event.hpp"
 #include "ossim/sim/tick.hpp"
 
@@ -120,8 +121,6 @@ class InterruptController {
     bool asserted = false;
   };
   struct Message {
-    sim::Tick when;
-    std::uint64_t sequence;
     unsigned cpu;
     std::uint8_t vector;
     Trigger trigger;
@@ -133,16 +132,12 @@ class InterruptController {
   void deliver_level_if_pending(RedirectionEntry& entry);
   void on_level_eoi(std::uint8_t vector);
   void send(sim::Tick when, unsigned cpu, std::uint8_t vector, Trigger trigger);
-  void deliver_due();
-  void arm_delivery_event();
 
   sim::Engine& engine_;
   InterruptControllerConfig config_;
   std::vector<std::unique_ptr<LocalApic>> apics_;
   std::vector<RedirectionEntry> lines_;
-  std::vector<Message> in_flight_;  // min-heap on (when, sequence)
-  std::uint64_t next_sequence_ = 0;
-  sim::CallbackEvent delivery_event_;
+  sim::TimedQueue<Message> in_flight_;  // messages on the APIC bus
   InterruptControllerCounters counters_;
 };
 
