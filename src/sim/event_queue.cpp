@@ -17,13 +17,17 @@ EventQueue::~EventQueue() {
       event = next;
     }
   };
+  auto detach_pile = [](const Pile& pile) {
+    for (const PileEntry& entry : pile.items) {
+      if (entry.event != nullptr) entry.event->queue_ = nullptr;
+    }
+  };
   detach_list(bottom_head_);
   for (unsigned r = 0; r < rung_count_; ++r) {
     for (Event* head : rungs_[r].heads) detach_list(head);
   }
-  for (const TopEntry& entry : top_) {
-    if (entry.event != nullptr) entry.event->queue_ = nullptr;
-  }
+  for (unsigned e = epoch_current_; e < epoch_count_; ++e) detach_pile(epochs_[e]);
+  detach_pile(far_);
 }
 
 // ---- Insertion and removal ----------------------------------------------------------------
@@ -32,10 +36,16 @@ void EventQueue::forget_ranges() {
   bottom_head_ = bottom_tail_ = nullptr;
   bottom_last_ = 0;
   rung_count_ = 0;
-  top_.clear();
-  top_live_ = 0;
-  top_min_ = kTickNever;
-  top_max_ = 0;
+  for (unsigned e = 0; e < epoch_count_; ++e) {
+    epochs_[e].items.clear();
+    epochs_[e].live = 0;
+  }
+  epoch_count_ = 0;
+  epoch_current_ = 0;
+  far_.items.clear();
+  far_.live = 0;
+  far_min_ = kTickNever;
+  far_max_ = 0;
 }
 
 void EventQueue::insert(Event& event) {
@@ -44,22 +54,48 @@ void EventQueue::insert(Event& event) {
     insert_bottom(event);
     return;
   }
-  // The rungs cover consecutive ranges, the innermost (finest) one first in time.
+  // The rungs cover consecutive ranges, the innermost (finest) one first in time; the
+  // epochs come after the outermost rung, the far array after the epochs.
   for (unsigned r = rung_count_; r-- > 0;) {
     if (when <= rungs_[r].last) {
       push_bucket(rungs_[r], r, event);
       return;
     }
   }
-  // Cancelled entries stay as holes until the next spread; without pops in between, they
-  // are closed here once they outnumber the live ones, so the array stays O(live).
-  if (top_.size() >= 2 * top_live_ + 64) close_top_holes();
-  event.tier_ = kTop;
-  event.where_ = static_cast<std::uint32_t>(top_.size());
-  top_.push_back(TopEntry{when, &event});
-  ++top_live_;
-  top_min_ = std::min(top_min_, when);
-  top_max_ = std::max(top_max_, when);
+  if (epoch_count_ > 0 && when <= epochs_last_) {
+    const auto epoch = static_cast<std::uint16_t>((when - epochs_start_) >> epoch_shift_);
+    append(epochs_[epoch], event, kEpoch, epoch);
+    return;
+  }
+  append(far_, event, kFar, 0);
+  far_min_ = std::min(far_min_, when);
+  far_max_ = std::max(far_max_, when);
+}
+
+void EventQueue::append(Pile& pile, Event& event, Tier tier, std::uint16_t group) {
+  // Holes are closed once they outnumber the events, so an array stays O(events) even when
+  // events are rescheduled again and again with no pops in between.
+  if (pile.items.size() >= 2 * pile.live + 64) close_holes(pile);
+  event.tier_ = tier;
+  event.group_ = group;
+  event.where_ = static_cast<std::uint32_t>(pile.items.size());
+  pile.items.push_back(PileEntry{event.when_, &event});
+  ++pile.live;
+}
+
+void EventQueue::close_holes(Pile& pile) {
+  std::vector<PileEntry>& items = pile.items;
+  std::size_t hole = 0;
+  std::size_t end = items.size();
+  for (;;) {
+    while (hole < end && items[hole].event != nullptr) ++hole;
+    while (end > hole && items[end - 1].event == nullptr) --end;
+    if (hole >= end) break;
+    items[hole] = items[end - 1];
+    items[hole].event->where_ = static_cast<std::uint32_t>(hole);
+    --end;
+  }
+  items.resize(hole);
 }
 
 void EventQueue::remove(Event& event) {
@@ -67,9 +103,13 @@ void EventQueue::remove(Event& event) {
     case kBottom:
       unlink_bottom(event);
       return;
-    case kTop:
-      top_[event.where_].event = nullptr;  // a hole, closed by the next spread
-      --top_live_;
+    case kFar:
+      far_.items[event.where_].event = nullptr;
+      --far_.live;
+      return;
+    case kEpoch:
+      epochs_[event.group_].items[event.where_].event = nullptr;
+      --epochs_[event.group_].live;
       return;
     default: {
       Rung& rung = rungs_[event.tier_ - kFirstRung];
@@ -132,13 +172,21 @@ void EventQueue::push_bucket(Rung& rung, unsigned rung_index, Event& event) {
 bool EventQueue::refill_bottom() {
   for (;;) {
     if (rung_count_ == 0) {
-      if (top_live_ == 0) {
-        top_.clear();
-        top_min_ = kTickNever;
-        top_max_ = 0;
-        return false;
+      if (epoch_count_ == 0) {
+        if (far_.live == 0) return false;
+        deal_far_into_epochs();
       }
-      spread_top_into_new_rung();
+      while (epoch_current_ < epoch_count_ && epochs_[epoch_current_].live == 0) {
+        epochs_[epoch_current_].items.clear();
+        ++epoch_current_;
+      }
+      if (epoch_current_ == epoch_count_) {
+        // Every epoch is used up: what they covered has been consumed.
+        bottom_last_ = epochs_last_;
+        epoch_count_ = 0;
+        continue;
+      }
+      spread_epoch_into_new_rung(epoch_current_++);
     }
     Rung& rung = rungs_[rung_count_ - 1];
     const auto buckets = static_cast<std::uint32_t>(rung.heads.size());
@@ -176,92 +224,78 @@ bool EventQueue::refill_bottom() {
   }
 }
 
-void EventQueue::close_top_holes() {
-  // Fill the holes (left by spreads and cancellations) with live entries from the end, so
-  // only the entries that move have their events told their new index.
-  std::size_t hole = 0;
-  std::size_t end = top_.size();
-  for (;;) {
-    while (hole < end && top_[hole].event != nullptr) ++hole;
-    while (end > hole && top_[end - 1].event == nullptr) --end;
-    if (hole >= end) break;
-    top_[hole] = top_[end - 1];
-    top_[hole].event->where_ = static_cast<std::uint32_t>(hole);
-    --end;
+void EventQueue::deal_far_into_epochs() {
+  ++stats_.epoch_builds;
+  // Up to kEpochs spans of a power-of-two width covering [far_min_, far_max_].
+  const Tick span = far_max_ - far_min_;
+  unsigned shift = 0;
+  while (shift < 63 && (span >> shift) >= kEpochs) ++shift;
+  epoch_shift_ = shift;
+  epoch_count_ = static_cast<unsigned>(span >> shift) + 1;
+  epoch_current_ = 0;
+  epochs_start_ = far_min_;
+  const unsigned __int128 last =
+      static_cast<unsigned __int128>(far_min_) + (static_cast<unsigned __int128>(epoch_count_) << shift) - 1;
+  epochs_last_ = last > kTickNever ? kTickNever : static_cast<Tick>(last);
+  // Every event is told its new place, in an order the host cannot predict: fetch ahead.
+  constexpr std::size_t kAhead = 16;
+  const std::size_t count = far_.items.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i + kAhead < count && far_.items[i + kAhead].event != nullptr) __builtin_prefetch(far_.items[i + kAhead].event, 1);
+    const PileEntry& entry = far_.items[i];
+    if (entry.event == nullptr) continue;
+    const auto epoch = static_cast<std::uint16_t>((entry.when - epochs_start_) >> epoch_shift_);
+    append(epochs_[epoch], *entry.event, kEpoch, epoch);
   }
-  top_.resize(hole);
+  far_.items.clear();
+  far_.live = 0;
+  far_min_ = kTickNever;
+  far_max_ = 0;
 }
 
-Tick EventQueue::window_end(std::size_t wanted) {
-  if (top_live_ <= wanted) return kTickNever;
-  // Evenly spaced samples of the live times; the wanted fraction's quantile ends the
-  // window. The samples depend only on the queue's contents, so runs stay reproducible.
-  samples_.clear();
-  const std::size_t step = std::max<std::size_t>(1, top_.size() / kWindowSamples);
-  for (std::size_t i = 0; i < top_.size(); i += step) {
-    if (top_[i].event != nullptr) samples_.push_back(top_[i].when);
-  }
-  if (samples_.empty()) return kTickNever;
-  const std::size_t rank = samples_.size() * wanted / top_live_;
-  std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(rank), samples_.end());
-  return samples_[rank];
-}
-
-void EventQueue::spread_top_into_new_rung() {
+void EventQueue::spread_epoch_into_new_rung(unsigned epoch) {
   ++stats_.spreads;
-  const std::size_t wanted = std::max(kMinWindowEvents, top_live_ / 2);
-  const Tick window_last = window_end(wanted);
-  // top_min_ and top_max_ bound the top's times (cancellations only loosen them).
-  const Tick latest = window_last != kTickNever ? std::min(window_last, top_max_) : top_max_;
-  const std::uint64_t events = std::min<std::uint64_t>(wanted, top_live_);
+  Pile& pile = epochs_[epoch];
+  const Tick start = epochs_start_ + (static_cast<Tick>(epoch) << epoch_shift_);
+  const Tick width_less_one = (Tick{1} << epoch_shift_) - 1;
+  const Tick last = epochs_last_ - start <= width_less_one ? epochs_last_ : start + width_less_one;
 
+  // About one event per bucket: the smallest bucket width giving at most `events` buckets.
   Rung& rung = rungs_[0];
   rung_count_ = 1;
-  const Tick span = latest - top_min_;
-  // About one event per bucket: the smallest bucket width giving at most `events` buckets.
+  const std::uint64_t events = pile.live;
+  const Tick span = last - start;
   unsigned shift = 0;
   while (shift < 63 && ((span >> shift) >= events || (span >> shift) >= kMaxBuckets)) ++shift;
-  const std::uint64_t buckets = (span >> shift) + 1;
-  rung.start = top_min_;
-  const unsigned __int128 last =
-      static_cast<unsigned __int128>(top_min_) + (static_cast<unsigned __int128>(buckets) << shift) - 1;
-  // The rung ends exactly at the window's end, so that the top keeps only later events.
-  rung.last = window_last != kTickNever ? window_last : (last > kTickNever ? kTickNever : static_cast<Tick>(last));
+  rung.start = start;
+  rung.last = last;
   rung.shift = shift;
   rung.current = 0;
-  rung.heads.assign(buckets, nullptr);
+  rung.heads.assign((span >> shift) + 1, nullptr);
 
-  // Move the window into the buckets, leaving holes. The events and buckets are touched
-  // in an order the host cannot predict, so fetch ahead in two stages: far ahead, the
-  // bucket slot; nearer, the event and the bucket's current first event (whose back link
-  // the push writes).
+  // The events and buckets are touched in an order the host cannot predict, so fetch
+  // ahead in two stages: far ahead, the bucket slot; nearer, the event and the bucket's
+  // current first event (whose back link the push writes).
   constexpr std::size_t kAhead = 16;
-  const std::size_t count = top_.size();
-  const auto in_window = [&](const TopEntry& entry) { return entry.event != nullptr && entry.when <= rung.last; };
+  const std::size_t count = pile.items.size();
   const auto bucket_of = [&](Tick when) { return (when - rung.start) >> rung.shift; };
-  Tick survivors_min = kTickNever;
   for (std::size_t i = 0; i < count; ++i) {
-    if (i + 2 * kAhead < count && in_window(top_[i + 2 * kAhead])) {
-      __builtin_prefetch(&rung.heads[bucket_of(top_[i + 2 * kAhead].when)]);
+    if (i + 2 * kAhead < count && pile.items[i + 2 * kAhead].event != nullptr) {
+      __builtin_prefetch(&rung.heads[bucket_of(pile.items[i + 2 * kAhead].when)]);
     }
-    if (i + kAhead < count && in_window(top_[i + kAhead])) {
-      const TopEntry& soon = top_[i + kAhead];
+    if (i + kAhead < count && pile.items[i + kAhead].event != nullptr) {
+      const PileEntry& soon = pile.items[i + kAhead];
       __builtin_prefetch(soon.event, 1);
       if (const Event* head = rung.heads[bucket_of(soon.when)]; head != nullptr) __builtin_prefetch(head, 1);
     }
-    TopEntry& entry = top_[i];
-    if (entry.event == nullptr) continue;
-    if (entry.when > rung.last) {
-      survivors_min = std::min(survivors_min, entry.when);
-      continue;
-    }
-    push_bucket(rung, 0, *entry.event);
-    entry.event = nullptr;
-    --top_live_;
+    const PileEntry& entry = pile.items[i];
+    if (entry.event != nullptr) push_bucket(rung, 0, *entry.event);
   }
-  close_top_holes();
-  top_min_ = survivors_min;
-  if (top_.empty()) top_max_ = 0;
+  pile.items.clear();
+  pile.live = 0;
+  // Everything before this epoch is consumed; a later insertion before it belongs in the
+  // bottom.
+  bottom_last_ = start - 1;
 }
 
 Tick EventQueue::bucket_last(const Rung& rung, std::uint32_t bucket) {

@@ -46,10 +46,11 @@ class Event {
   std::uint64_t sequence_ = 0;  // insertion order, for ties
   EventQueue* queue_ = nullptr;
   // Where the queue keeps the event: links of a bucket or of the sorted list, the index in
-  // the unsorted top array or in a bucket, and which of those tiers.
+  // an unsorted array and which array (group), and which tier.
   Event* next_ = nullptr;
   Event* prev_ = nullptr;
   std::uint32_t where_ = 0;
+  std::uint16_t group_ = 0;
   std::uint8_t tier_ = 0;
   const char* name_;
 };

@@ -2,28 +2,29 @@
 
 /// @file
 /// The pending-event set: a ladder queue (Tang, Goh and Thng, "Ladder Queue: An O(1)
-/// Priority Queue Structure for Large-Scale Discrete Event Simulation", ACM TOMACS 2005).
+/// Priority Queue Structure for Large-Scale Discrete Event Simulation", ACM TOMACS 2005),
+/// arranged so that the work per event is a few sequential passes and cache-resident
+/// random writes rather than pointer chasing through memory.
 ///
 /// Events fire in (time, insertion sequence) order; a reschedule counts as a new
-/// insertion. Three tiers hold disjoint, increasing ranges of time:
+/// insertion. Four tiers hold disjoint, increasing ranges of time:
 ///
 ///   bottom  a short list sorted by (time, sequence): the events due next
-///   rungs   a stack of bucket arrays, each finer than the one before; every bucket covers
-///           a fixed span of time and holds its events unsorted
-///   top     an unsorted array of everything later than the rungs cover
+///   rungs   a stack of bucket arrays, each finer than the one before, each bucket an
+///           unsorted linked list covering a fixed span of time
+///   epochs  up to 64 consecutive wide spans of time, each an unsorted array
+///   far     an unsorted array of everything later than the epochs cover
 ///
-/// Scheduling appends to the top, pushes onto a bucket, or (rarely) inserts into the
-/// short bottom list. When the bottom runs dry, the earliest non-empty bucket of the
-/// innermost rung is sorted into it, or split into a finer rung if it holds too many
-/// events. When the rungs run dry, the earliest half of the top (found from a fixed
-/// sample of its times) is spread over a new rung sized so that a bucket holds about one
-/// event. Unlike the original ladder queue, the first rung covers only that near window:
-/// its bucket array stays half the queue's size, most new events land in the top (an
-/// append), and the random writes of spreading happen in a batch, where the host can
-/// overlap their cache misses. Every event is moved a bounded number of times, so
-/// schedule, pop, reschedule and cancel are O(1) amortized. Events carry their own links
-/// and position, so nothing allocates per event; the arrays only grow past their largest
-/// size so far.
+/// Scheduling appends to an epoch or to the far array, or pushes onto a bucket, or
+/// (rarely) inserts into the short bottom list. When the bottom runs dry, the earliest
+/// non-empty bucket of the innermost rung is sorted into it, or split into a finer rung if
+/// it holds too many events. When the rungs run dry, the next epoch is spread over a new
+/// rung sized so that a bucket holds about one event; a rung's bucket array is thus about
+/// a sixty-fourth of the queue and stays in cache. When the epochs run dry, the far array
+/// is dealt out into new epochs. Every event moves a bounded number of times, so schedule,
+/// pop, reschedule and cancel are O(1) amortized. Events carry their own links and
+/// position, so nothing allocates per event; arrays only grow past their largest size so
+/// far. A cancelled event leaves a hole in its array, closed when holes outnumber events.
 
 #include <cassert>
 #include <cstddef>
@@ -91,27 +92,25 @@ class EventQueue {
     return first;
   }
 
-  /// Pre-sizes the top array so that up to `events` pending events never allocate there.
-  void reserve(std::size_t events) { top_.reserve(events); }
+  /// Pre-sizes the far array so that up to `events` pending events never allocate there.
+  void reserve(std::size_t events) { far_.items.reserve(events); }
 
   /// Counters describing the queue's work (for tests and benchmarks).
   struct Stats {
-    std::uint64_t spreads = 0;      // rungs built from the top
-    std::uint64_t splits = 0;       // buckets split into finer rungs
+    std::uint64_t epoch_builds = 0;  // far arrays dealt out into epochs
+    std::uint64_t spreads = 0;       // rungs built from an epoch
+    std::uint64_t splits = 0;        // buckets split into finer rungs
   };
   const Stats& stats() const { return stats_; }
 
  private:
-  enum Tier : std::uint8_t { kBottom = 1, kTop = 2, kFirstRung = 3 };
+  enum Tier : std::uint8_t { kBottom = 1, kFar = 2, kEpoch = 3, kFirstRung = 4 };
+  static constexpr unsigned kEpochs = 64;
   static constexpr unsigned kMaxRungs = 24;
   /// A bucket with more events than this is split into a finer rung rather than sorted.
   static constexpr std::uint32_t kSortThreshold = 48;
   /// At most this many buckets in one rung (a coarser rung holds more per bucket).
   static constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
-  /// A spread takes the earliest half of the top, but at least this many events.
-  static constexpr std::size_t kMinWindowEvents = 4096;
-  /// How many of the top's times are sampled to place the window's end.
-  static constexpr std::size_t kWindowSamples = 256;
   /// How many buckets ahead of the one being consumed the events are prefetched.
   static constexpr std::uint32_t kPrefetchDistance = 8;
 
@@ -121,6 +120,16 @@ class EventQueue {
     unsigned shift = 0;       // each bucket covers 2^shift ticks
     std::uint32_t current = 0;  // first bucket not yet consumed
     std::vector<Event*> heads;  // doubly linked bucket lists (a null head: empty bucket)
+  };
+
+  struct PileEntry {
+    Tick when;
+    Event* event;  // nullptr: a hole (cancelled, or moved on)
+  };
+  /// An unsorted array of events: an epoch, or the far array.
+  struct Pile {
+    std::vector<PileEntry> items;
+    std::size_t live = 0;
   };
 
   static bool before(const Event& a, const Event& b) {
@@ -138,11 +147,11 @@ class EventQueue {
   void push_bucket(Rung& rung, unsigned rung_index, Event& event);
   /// Makes the bottom non-empty; false when the queue is empty.
   bool refill_bottom();
-  void spread_top_into_new_rung();
-  /// The last time of the window the next spread takes: about `wanted` live top events
-  /// are at or before it.
-  Tick window_end(std::size_t wanted);
-  void close_top_holes();
+  void append(Pile& pile, Event& event, Tier tier, std::uint16_t group);
+  /// Fills holes with entries from the end, telling the moved events their new index.
+  static void close_holes(Pile& pile);
+  void deal_far_into_epochs();
+  void spread_epoch_into_new_rung(unsigned epoch);
   /// The last tick a bucket covers (the rung's last for a bucket cut short).
   static Tick bucket_last(const Rung& rung, std::uint32_t bucket);
   static bool bucket_holds_more_than(const Event* head, std::uint32_t limit);
@@ -159,17 +168,18 @@ class EventQueue {
   Rung rungs_[kMaxRungs];
   unsigned rung_count_ = 0;
 
-  struct TopEntry {
-    Tick when;
-    Event* event;  // nullptr: cancelled or moved to a rung
-  };
-  std::vector<TopEntry> top_;
-  std::size_t top_live_ = 0;
-  Tick top_min_ = kTickNever;  // bounds on the top's times
-  Tick top_max_ = 0;
-  std::vector<Tick> samples_;
-  Stats stats_;
+  Pile epochs_[kEpochs];
+  unsigned epoch_count_ = 0;    // 0: no epochs
+  unsigned epoch_current_ = 0;  // first epoch not yet spread
+  Tick epochs_start_ = 0;
+  Tick epochs_last_ = 0;
+  unsigned epoch_shift_ = 0;    // each epoch covers 2^epoch_shift_ ticks
 
+  Pile far_;
+  Tick far_min_ = kTickNever;  // bounds on the far array's times
+  Tick far_max_ = 0;
+
+  Stats stats_;
   std::vector<Event*> sort_buffer_;
 };
 
