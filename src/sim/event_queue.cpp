@@ -226,10 +226,12 @@ bool EventQueue::refill_bottom() {
 
 void EventQueue::deal_far_into_epochs() {
   ++stats_.epoch_builds;
-  // Up to kEpochs spans of a power-of-two width covering [far_min_, far_max_].
+  // Spans of a power-of-two width covering [far_min_, far_max_]: up to kEpochs of them,
+  // fewer for a small queue so that each rung built from one is worth building.
+  const std::uint64_t wanted = std::clamp<std::uint64_t>(far_.live / kMinEpochEvents, 1, kEpochs);
   const Tick span = far_max_ - far_min_;
   unsigned shift = 0;
-  while (shift < 63 && (span >> shift) >= kEpochs) ++shift;
+  while (shift < 63 && (span >> shift) >= wanted) ++shift;
   epoch_shift_ = shift;
   epoch_count_ = static_cast<unsigned>(span >> shift) + 1;
   epoch_current_ = 0;

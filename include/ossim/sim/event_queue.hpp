@@ -106,6 +106,8 @@ class EventQueue {
  private:
   enum Tier : std::uint8_t { kBottom = 1, kFar = 2, kEpoch = 3, kFirstRung = 4 };
   static constexpr unsigned kEpochs = 64;
+  /// Epochs are made wide enough to hold about this many events each.
+  static constexpr std::uint64_t kMinEpochEvents = 512;
   static constexpr unsigned kMaxRungs = 24;
   /// A bucket with more events than this is split into a finer rung rather than sorted.
   static constexpr std::uint32_t kSortThreshold = 48;
