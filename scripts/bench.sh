@@ -3,7 +3,7 @@
 # program (e.g. --benchmark_filter=EventQueue).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh -DOSSIM_BUILD_TESTS=OFF
+scripts/build.sh -DOSSIM_BUILD_TESTS=OFF -DOSSIM_BUILD_BENCHMARKS=ON
 for program in build/bench/bench_*; do
   "$program" "$@"
 done

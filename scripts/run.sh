@@ -4,5 +4,5 @@
 # `ossim run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh -DOSSIM_BUILD_TESTS=OFF -DOSSIM_BUILD_BENCHMARKS=OFF
+scripts/build.sh -DOSSIM_BUILD_TESTS=OFF -DOSSIM_BUILD_BENCHMARKS=OFF -DOSSIM_BUILD_APPS=ON
 build/apps/ossim run "$@"
