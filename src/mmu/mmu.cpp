@@ -21,9 +21,6 @@ TlbEntry entry_from_walk(VirtAddr address, const WalkResult& walk, std::uint16_t
   return entry;
 }
 
-PhysAddr physical(const TlbEntry& entry, VirtAddr address) {
-  return entry.page_base | (address & ((std::uint64_t{1} << entry.shift) - 1));
-}
 
 }  // namespace
 
@@ -114,6 +111,17 @@ void Mmu::flush_all(bool include_global) {
   if (stlb_) stlb_->flush(include_global);
 }
 
+Translation Mmu::identity(VirtAddr address) {
+  const PhysAddr page = address & ~(kPageBytes - 1);
+  std::byte* host = memory_.contains(page, kPageBytes) ? memory_.host(address) : nullptr;
+  return Translation{true, 0, address, 0, host};
+}
+
+Translation Mmu::hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) const {
+  const std::uint64_t offset = address & ((std::uint64_t{1} << entry.shift) - 1);
+  return Translation{true, 0, entry.page_base | offset, latency, entry.host != nullptr ? entry.host + offset : nullptr};
+}
+
 Translation Mmu::fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency) {
   // Intel SDM 4.10.4.1: a page fault invalidates the TLB entries for the faulting address.
   invalidate_everywhere(address, pcid_);
@@ -138,7 +146,7 @@ Translation Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool
     if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
       if (!allows(*entry, type, user_mode)) return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_);
       l1.insert(*entry);
-      return Translation{true, 0, physical(*entry, address), stlb_hit_latency_};
+      return hit(*entry, address, stlb_hit_latency_);
     }
     return walk_and_fill(l1, address, type, user_mode, stlb_hit_latency_);
   }
@@ -154,9 +162,11 @@ Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool 
   if (!walk.ok) return fault(address, walk.error_code, latency);
   TlbEntry entry = entry_from_walk(address, walk, pcid_);
   entry.allowed = allowed_accesses(entry);
+  const std::uint64_t bytes = page_bytes(walk.page_size);
+  entry.host = memory_.contains(entry.page_base, bytes) ? memory_.host(entry.page_base) : nullptr;
   if (stlb_) stlb_->insert(entry);
   l1.insert(entry);
-  return Translation{true, 0, physical(entry, address), latency};
+  return hit(entry, address, latency);
 }
 
 }  // namespace ossim::mmu

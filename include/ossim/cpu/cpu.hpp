@@ -191,12 +191,12 @@ class Cpu final : public dev::InterruptTarget {
   /// Whether an event must fire before this CPU's next operation: one due before the CPU's
   /// clock, or due at it unless the CPU has just been resumed at exactly that time (events
   /// still pending then were scheduled after the CPU's own run event, so they come after).
-  bool must_sync() {
+  bool must_sync() const {
     const sim::Tick limit = sync_limit();
     return clock_ > limit || (clock_ == limit && clock_ != resumed_at_);
   }
   Cpu& boundary_slow();
-  sim::Tick sync_limit() { return sim::tick_add(engine_.next_event_time(), sync_quantum_); }
+  sim::Tick sync_limit() const { return sim::tick_add(engine_.next_event_time(), sync_quantum_); }
 
   static constexpr std::uint32_t kNoFault = ~std::uint32_t{0};
 
@@ -206,11 +206,11 @@ class Cpu final : public dev::InterruptTarget {
     if (((address & (mmu::kPageBytes - 1)) + bytes) <= mmu::kPageBytes && mmu::is_canonical(address)) [[likely]] {
       const mmu::Translation t = mmu_.translate(address, type, cpl_ == 3);
       clock_ += t.latency;
-      if (t.ok && memory_.contains(t.address, bytes)) [[likely]] {
+      if (t.host != nullptr) [[likely]] {
         if (type == mmu::AccessType::kWrite) {
-          std::memcpy(memory_.host(t.address), data, bytes);
+          std::memcpy(t.host, data, bytes);
         } else {
-          std::memcpy(data, memory_.host(t.address), bytes);
+          std::memcpy(data, t.host, bytes);
         }
         advance(access_cycles(bytes));
         return;

@@ -40,6 +40,9 @@ struct Translation {
   std::uint32_t error_code = 0;  // the #PF error code when !ok
   PhysAddr address = 0;
   sim::Tick latency = 0;  // beyond a TLB hit
+  /// Where the byte at `address` lives on the host, when its whole page is RAM (nullptr
+  /// for a page that is not, or partly not, backed by RAM).
+  std::byte* host = nullptr;
 };
 
 struct MmuStats {
@@ -80,11 +83,12 @@ class Mmu {
 
   /// Translates an access. The fast path (an L1 hit that permits the access) is inline.
   Translation translate(VirtAddr address, AccessType type, bool user_mode) {
-    if (!paging_enabled_) return Translation{true, 0, address, 0};
+    if (!paging_enabled_) return identity(address);
     Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
     if (TlbEntry* entry = l1.lookup(address, pcid_)) [[likely]] {
       if (allows(*entry, type, user_mode)) [[likely]] {
-        return Translation{true, 0, entry->page_base | (address & ((std::uint64_t{1} << entry->shift) - 1)), 0};
+        const std::uint64_t offset = address & ((std::uint64_t{1} << entry->shift) - 1);
+        return Translation{true, 0, entry->page_base | offset, 0, entry->host != nullptr ? entry->host + offset : nullptr};
       }
       return retry_hit(*entry, address, type, user_mode, 0);
     }
@@ -111,6 +115,8 @@ class Mmu {
   Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);
   Translation walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency);
   Translation fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency);
+  Translation identity(VirtAddr address);
+  Translation hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) const;
   void invalidate_everywhere(VirtAddr address, std::uint16_t pcid);
 
   PhysicalMemory& memory_;

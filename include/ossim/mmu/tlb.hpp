@@ -7,6 +7,7 @@
 /// permissions and dirty state of the walk that filled them; like a real TLB, a stale
 /// entry keeps being used until the OS invalidates it.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@ struct TlbEntry {
 
   std::uint64_t tag = 0;    // virtual page number at the entry's page size: va >> shift
   PhysAddr page_base = 0;   // physical address of the page
+  std::byte* host = nullptr;  // the page's bytes on the host, if it is all RAM
   std::uint64_t stamp = 0;  // LRU: last use; FIFO: fill time
   std::uint16_t pcid = 0;
   std::uint8_t shift = 0;   // 12, 21 or 30; 0 marks an empty way

@@ -49,7 +49,7 @@ class Engine {
   void cancel(Event& event) { queue_.cancel(event); }
 
   /// The time of the next pending event, or kTickNever when none is pending.
-  Tick next_event_time() { return queue_.next_time(); }
+  Tick next_event_time() const { return queue_.next_time(); }
   std::size_t pending_events() const { return queue_.size(); }
   std::uint64_t events_fired() const { return events_fired_; }
 

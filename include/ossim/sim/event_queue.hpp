@@ -53,6 +53,7 @@ class EventQueue {
     event.queue_ = this;
     ++size_;
     insert(event);
+    settle();
   }
 
   /// Moves an event to a new time; schedules it if it was not scheduled. Counts as a new
@@ -66,29 +67,26 @@ class EventQueue {
   void cancel(Event& event) {
     if (event.queue_ != this) return;
     remove(event);
-    if (--size_ == 0) forget_ranges();
     event.queue_ = nullptr;
+    --size_;
+    settle();
   }
 
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
 
-  /// The time of the earliest pending event, or kTickNever.
-  Tick next_time() {
-    if (bottom_head_ != nullptr) [[likely]] return bottom_head_->when_;
-    if (size_ == 0) return kTickNever;
-    refill_bottom();
-    return bottom_head_->when_;
-  }
+  /// The time of the earliest pending event, or kTickNever. One load: CPUs ask this
+  /// before every operation.
+  Tick next_time() const { return next_time_; }
 
   /// Removes and returns the earliest event (which is no longer scheduled afterwards).
   /// Precondition: !empty().
   Event& pop() {
-    if (bottom_head_ == nullptr) refill_bottom();
     Event& first = *bottom_head_;
     unlink_bottom(first);
-    if (--size_ == 0) forget_ranges();
     first.queue_ = nullptr;
+    --size_;
+    settle();
     return first;
   }
 
@@ -142,6 +140,17 @@ class EventQueue {
   /// events go (insertions before the last popped time would otherwise all land in the
   /// sorted bottom list).
   void forget_ranges();
+  /// Restores the invariant after a change: the bottom holds the earliest events whenever
+  /// the queue is not empty, and next_time_ is the earliest time.
+  void settle() {
+    if (size_ == 0) {
+      forget_ranges();
+      next_time_ = kTickNever;
+      return;
+    }
+    if (bottom_head_ == nullptr) refill_bottom();
+    next_time_ = bottom_head_->when_;
+  }
   void insert(Event& event);
   void remove(Event& event);
   void insert_bottom(Event& event);
@@ -162,6 +171,7 @@ class EventQueue {
 
   std::size_t size_ = 0;
   std::uint64_t next_sequence_ = 0;
+  Tick next_time_ = kTickNever;
 
   Event* bottom_head_ = nullptr;
   Event* bottom_tail_ = nullptr;
