@@ -51,6 +51,7 @@ void EventQueue::forget_ranges() {
 void EventQueue::insert(Event& event) {
   const Tick when = event.when_;
   if (when <= bottom_last_) {
+    ++stats_.sorted_inserts;
     insert_bottom(event);
     return;
   }

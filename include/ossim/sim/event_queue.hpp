@@ -53,7 +53,7 @@ class EventQueue {
     event.queue_ = this;
     ++size_;
     insert(event);
-    settle();
+    if (when < next_time_) next_time_ = when;
   }
 
   /// Moves an event to a new time; schedules it if it was not scheduled. Counts as a new
@@ -69,24 +69,35 @@ class EventQueue {
     remove(event);
     event.queue_ = nullptr;
     --size_;
-    settle();
+    if (size_ == 0) {
+      become_empty();
+    } else if (event.when_ == next_time_) {
+      find_next_time();
+    }
   }
 
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
 
-  /// The time of the earliest pending event, or kTickNever. One load: CPUs ask this
-  /// before every operation.
+  /// The time of the earliest pending event, or kTickNever. One load, kept exact by every
+  /// operation: CPUs ask this before each of theirs.
   Tick next_time() const { return next_time_; }
 
   /// Removes and returns the earliest event (which is no longer scheduled afterwards).
   /// Precondition: !empty().
   Event& pop() {
+    if (bottom_head_ == nullptr) refill_bottom();
     Event& first = *bottom_head_;
     unlink_bottom(first);
     first.queue_ = nullptr;
     --size_;
-    settle();
+    if (size_ == 0) {
+      become_empty();
+    } else if (bottom_head_ != nullptr) {
+      next_time_ = bottom_head_->when_;
+    } else {
+      find_next_time();
+    }
     return first;
   }
 
@@ -98,6 +109,7 @@ class EventQueue {
     std::uint64_t epoch_builds = 0;  // far arrays dealt out into epochs
     std::uint64_t spreads = 0;       // rungs built from an epoch
     std::uint64_t splits = 0;        // buckets split into finer rungs
+    std::uint64_t sorted_inserts = 0;  // schedules that went straight into the sorted bottom
   };
   const Stats& stats() const { return stats_; }
 
@@ -140,14 +152,14 @@ class EventQueue {
   /// events go (insertions before the last popped time would otherwise all land in the
   /// sorted bottom list).
   void forget_ranges();
-  /// Restores the invariant after a change: the bottom holds the earliest events whenever
-  /// the queue is not empty, and next_time_ is the earliest time.
-  void settle() {
-    if (size_ == 0) {
-      forget_ranges();
-      next_time_ = kTickNever;
-      return;
-    }
+  void become_empty() {
+    forget_ranges();
+    next_time_ = kTickNever;
+  }
+  /// Recomputes next_time_ (the exact earliest time, kept up to date by every operation)
+  /// when the earliest event may have gone: the bottom's head, refilling it if needed.
+  /// Precondition: the queue is not empty.
+  void find_next_time() {
     if (bottom_head_ == nullptr) refill_bottom();
     next_time_ = bottom_head_->when_;
   }

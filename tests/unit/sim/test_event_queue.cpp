@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ossim/sim/event_queue.hpp"
+#include "ossim/sim/random.hpp"
 
 namespace {
 
@@ -447,4 +448,26 @@ TEST_CASE("a crowd of events on one tick far in the future pops in insertion ord
   std::vector<int> expected;
   for (int i = 0; i < 1000; ++i) expected.push_back(i);
   CHECK(drain(queue) == expected);
+}
+
+// Regression: the queue once refilled its sorted bottom list on the first schedule, so
+// filling it in random order sent about half of all later events through the O(n) sorted
+// insert (quadratic in total). Counted, not timed.
+TEST_CASE("filling the queue in random order keeps events out of the sorted bottom list",
+          "[sim][event_queue][regression]") {
+  struct Plain final : Event {
+    void fire() override {}
+  };
+  constexpr std::size_t kEvents = 100'000;
+  std::vector<Plain> events(kEvents);
+  EventQueue queue;
+  ossim::sim::RandomStream random(3);
+  for (auto& event : events) queue.schedule(event, 1 + random.uniform_below(1'000'000'000));
+  Tick last = 0;
+  while (!queue.empty()) {
+    const Tick when = queue.pop().when();
+    REQUIRE(when >= last);
+    last = when;
+  }
+  CHECK(queue.stats().sorted_inserts < kEvents / 100);
 }
