@@ -23,6 +23,7 @@ Cpu::Cpu(unsigned id, sim::Engine& engine, mmu::PhysicalMemory& memory, dev::Loc
       ps_per_cycle_q32_(static_cast<std::uint64_t>(
           ((static_cast<unsigned __int128>(sim::kSecond) << 32) + std::max<std::uint64_t>(config.frequency_hz, 1) - 1) /
           std::max<std::uint64_t>(config.frequency_hz, 1))),
+      max_cycles_in_64_bits_(~std::uint64_t{0} / ps_per_cycle_q32_),
       frequency_hz_(std::max<std::uint64_t>(config.frequency_hz, 1)),
       sync_quantum_(config.sync_quantum),
       memory_access_cycles_(config.memory_access_cycles),

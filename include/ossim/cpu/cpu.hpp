@@ -236,12 +236,20 @@ class Cpu final : public dev::InterruptTarget {
                           std::uint32_t first_fault, mmu::PhysAddr& physical);
 
   /// Advances the clock by `cycles` of this CPU, in 32.32 fixed-point picoseconds so that
-  /// no fraction of a picosecond is lost over billions of cycles.
+  /// no fraction of a picosecond is lost over billions of cycles. The common case (a
+  /// product that fits 64 bits) avoids 128-bit arithmetic.
   void advance(std::uint64_t cycles) {
+    stats_.busy_cycles += cycles;
+    if (cycles <= max_cycles_in_64_bits_) [[likely]] {
+      const std::uint64_t amount = cycles * ps_per_cycle_q32_;
+      const std::uint64_t fraction = std::uint64_t{clock_fraction_} + (amount & 0xFFFF'FFFFu);
+      clock_ += (amount >> 32) + (fraction >> 32);
+      clock_fraction_ = static_cast<std::uint32_t>(fraction);
+      return;
+    }
     const unsigned __int128 t = static_cast<unsigned __int128>(cycles) * ps_per_cycle_q32_ + clock_fraction_;
     clock_ += static_cast<sim::Tick>(t >> 32);
     clock_fraction_ = static_cast<std::uint32_t>(t);
-    stats_.busy_cycles += cycles;
   }
   /// The cycles until the clock reaches `limit` (at least one). Precondition: clock_ < limit.
   std::uint64_t cycles_until(sim::Tick limit) const;
@@ -274,6 +282,7 @@ class Cpu final : public dev::InterruptTarget {
   sim::Tick clock_ = 0;
   std::uint32_t clock_fraction_ = 0;
   std::uint64_t ps_per_cycle_q32_;
+  std::uint64_t max_cycles_in_64_bits_;  // cycles * ps_per_cycle_q32_ fits 64 bits up to this
   std::uint64_t frequency_hz_;
   sim::Tick sync_quantum_;
   sim::Tick halted_since_ = 0;
