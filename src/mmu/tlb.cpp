@@ -33,7 +33,8 @@ void Tlb::insert(const TlbEntry& entry) {
   const std::uint64_t tag = entry.tag;
   TlbEntry* const set = &entries_[(tag & set_mask_) * ways_];
   TlbEntry* empty = nullptr;
-  TlbEntry* oldest = nullptr;
+  TlbEntry* oldest = set;
+  std::uint64_t oldest_stamp = ~std::uint64_t{0};  // kept in a register: no reload per way
   TlbEntry* slot = nullptr;
   for (TlbEntry* way = set; way != set + ways_; ++way) {
     if (!way->valid()) {
@@ -44,7 +45,10 @@ void Tlb::insert(const TlbEntry& entry) {
       slot = way;
       break;
     }
-    if (oldest == nullptr || way->stamp < oldest->stamp) oldest = way;
+    if (way->stamp < oldest_stamp) {
+      oldest_stamp = way->stamp;
+      oldest = way;
+    }
   }
   if (slot == nullptr) {
     if (empty != nullptr) {
