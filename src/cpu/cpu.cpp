@@ -347,9 +347,9 @@ void Cpu::disable_interrupts() {
 void Cpu::enable_interrupts() {
   Cpu& cpu = at_boundary();
   if (!cpu.privileged_ok()) return;
+  // An interrupt that arrived while IF was clear left interrupt_pending_ set (the boundary
+  // clears it only with IF set), so it is taken at the next boundary.
   cpu.registers().rflags |= rflags::kInterruptEnable;
-  // An interrupt that was waiting for IF is taken at the next boundary.
-  cpu.interrupt_pending_ = true;
 }
 
 void Cpu::apply_paging_controls() {
@@ -400,7 +400,6 @@ void Cpu::enter_user_mode() {
   if (!cpu.privileged_ok()) return;
   cpu.cpl_ = 3;
   cpu.registers().rflags |= rflags::kInterruptEnable;
-  cpu.interrupt_pending_ = true;
 }
 
 Cpu& Cpu::switch_to(Context& next) {
@@ -410,8 +409,6 @@ Cpu& Cpu::switch_to(Context& next) {
   next.cpu_ = this;
   current_ = &next;
   ++stats_.context_switches;
-  // The next context may have left IF set; let the boundary look at the APIC again.
-  interrupt_pending_ = true;
   engine_.fibers().switch_to(next.fiber());
   return prev.cpu();
 }

@@ -26,18 +26,18 @@ PhysicalMemory::~PhysicalMemory() {
 
 void PhysicalMemory::read_bytes(PhysAddr address, void* out, std::size_t bytes) const {
   auto* destination = static_cast<std::byte*>(out);
-  const std::size_t inside = address < size_bytes_ ? std::min<std::uint64_t>(bytes, size_bytes_ - address) : 0;
+  const std::size_t inside = bytes_inside(address, bytes);
   if (inside > 0) std::memcpy(destination, base_ + address, inside);
   std::memset(destination + inside, 0xFF, bytes - inside);
 }
 
 void PhysicalMemory::write_bytes(PhysAddr address, const void* in, std::size_t bytes) {
-  const std::size_t inside = address < size_bytes_ ? std::min<std::uint64_t>(bytes, size_bytes_ - address) : 0;
+  const std::size_t inside = bytes_inside(address, bytes);
   if (inside > 0) std::memcpy(base_ + address, in, inside);
 }
 
 void PhysicalMemory::zero(PhysAddr address, std::size_t bytes) {
-  const std::size_t inside = address < size_bytes_ ? std::min<std::uint64_t>(bytes, size_bytes_ - address) : 0;
+  const std::size_t inside = bytes_inside(address, bytes);
   if (inside > 0) std::memset(base_ + address, 0, inside);
 }
 

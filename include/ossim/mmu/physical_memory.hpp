@@ -9,6 +9,7 @@
 /// on a bus with nothing behind the address. The frame table holds one Frame per 4 KiB
 /// frame, the simulated kernel's `struct page`.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -89,6 +90,11 @@ class PhysicalMemory {
   const Frame& frame(FrameNumber number) const { return frames_[number]; }
 
  private:
+  /// How many of the `bytes` starting at `address` lie inside RAM.
+  std::size_t bytes_inside(PhysAddr address, std::size_t bytes) const {
+    return address < size_bytes_ ? static_cast<std::size_t>(std::min<std::uint64_t>(bytes, size_bytes_ - address)) : 0;
+  }
+
   std::uint64_t size_bytes_;
   std::byte* base_;
   std::vector<Frame> frames_;
