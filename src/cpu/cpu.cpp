@@ -32,6 +32,7 @@ Cpu::Cpu(unsigned id, sim::Engine& engine, mmu::PhysicalMemory& memory, dev::Loc
       syscall_entry_cycles_(config.syscall_entry_cycles),
       fault_retry_limit_(std::max<std::uint32_t>(config.fault_retry_limit, 1)),
       run_event_([this] { on_run_event(); }, "cpu.run") {
+  one_access_ = amount_of(access_cycles(8));
   apply_paging_controls();
 }
 
@@ -225,6 +226,22 @@ Cpu* Cpu::translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool m
   }
 }
 
+void Cpu::access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
+                              mmu::AccessType type) {
+  const mmu::Translation t = mmu_.translate_from(entry, address, type, cpl_ == 3);
+  clock_ += t.latency;
+  if (t.host != nullptr) [[likely]] {
+    if (type == mmu::AccessType::kWrite) {
+      std::memcpy(t.host, data, bytes);
+    } else {
+      std::memcpy(data, t.host, bytes);
+    }
+    advance(access_cycles(bytes));
+    return;
+  }
+  access_slow(address, data, bytes, type, false, t.ok ? kNoFault : t.error_code);
+}
+
 bool Cpu::access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
                       bool may_abort, std::uint32_t first_fault) {
   auto* cursor = static_cast<std::byte*>(data);
@@ -339,6 +356,23 @@ void Cpu::halt() {
   self.cpu().at_boundary();
 }
 
+void Cpu::safe_halt() {
+  Cpu* cpu = &at_boundary();
+  if (!cpu->privileged_ok()) return;
+  cpu->registers().rflags |= rflags::kInterruptEnable;
+  if (cpu->interrupt_pending_ && cpu->apic_.has_deliverable()) {
+    // Pending before the HLT: the interrupt shadow ends and the CPU takes it, no sleep.
+    cpu->take_interrupt();
+    return;
+  }
+  cpu->interrupt_pending_ = false;
+  Context& self = *cpu->current_;
+  cpu->state_ = CpuState::kHalted;
+  cpu->halted_since_ = cpu->clock_;
+  engine_.fibers().switch_to(engine_.fibers().host());
+  self.cpu().at_boundary();
+}
+
 void Cpu::disable_interrupts() {
   Cpu& cpu = at_boundary();
   if (cpu.privileged_ok()) cpu.registers().rflags &= ~rflags::kInterruptEnable;
@@ -402,8 +436,15 @@ void Cpu::enter_user_mode() {
   cpu.registers().rflags |= rflags::kInterruptEnable;
 }
 
-Cpu& Cpu::switch_to(Context& next) {
+void Cpu::load_cr3_in_switch(std::optional<std::uint64_t> cr3) {
+  if (!cr3) return;
+  control_.cr3 = *cr3 & ~kCr3NoFlush;
+  mmu_.load_cr3(*cr3);
+}
+
+Cpu& Cpu::switch_to(Context& next, std::optional<std::uint64_t> cr3) {
   assert(!next.running() && !next.finished());
+  load_cr3_in_switch(cr3);
   Context& prev = *current_;
   prev.cpu_ = nullptr;
   next.cpu_ = this;
@@ -411,6 +452,25 @@ Cpu& Cpu::switch_to(Context& next) {
   ++stats_.context_switches;
   engine_.fibers().switch_to(next.fiber());
   return prev.cpu();
+}
+
+void Cpu::exit_to(Context& next, std::optional<std::uint64_t> cr3) {
+  assert(!next.running() && !next.finished());
+  load_cr3_in_switch(cr3);
+  Context& prev = *current_;
+  prev.cpu_ = nullptr;
+  next.cpu_ = this;
+  current_ = &next;
+  ++stats_.context_switches;
+  prev.fiber().set_finish_target(next.fiber());
+}
+
+void Cpu::power_off() {
+  if (current_ != nullptr) current_->cpu_ = nullptr;
+  current_ = nullptr;
+  engine_.cancel(run_event_);
+  if (state_ == CpuState::kHalted) stats_.halted_time += std::max(engine_.now(), clock_) - halted_since_;
+  if (state_ != CpuState::kShutdown) state_ = CpuState::kOff;
 }
 
 }  // namespace ossim::cpu

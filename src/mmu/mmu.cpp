@@ -24,12 +24,12 @@ TlbEntry entry_from_walk(VirtAddr address, const WalkResult& walk, std::uint16_t
 
 }  // namespace
 
-std::uint8_t Mmu::allowed_accesses(const TlbEntry& entry) const {
+std::uint8_t Mmu::allowed_accesses_by_rule(std::uint8_t flags) const {
   // The rules of PageWalker::permits, for all six (mode, type) pairs at once.
-  const bool writable = entry.has(TlbEntry::kWritable);
-  const bool user_page = entry.has(TlbEntry::kUser);
-  const bool executable = entry.has(TlbEntry::kExecutable);
-  const bool dirty = entry.has(TlbEntry::kDirty);
+  const bool writable = (flags & TlbEntry::kWritable) != 0;
+  const bool user_page = (flags & TlbEntry::kUser) != 0;
+  const bool executable = (flags & TlbEntry::kExecutable) != 0;
+  const bool dirty = (flags & TlbEntry::kDirty) != 0;
   const auto bit = [](bool user_mode, AccessType type) {
     return TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type));
   };
@@ -44,6 +44,12 @@ std::uint8_t Mmu::allowed_accesses(const TlbEntry& entry) const {
   return allowed;
 }
 
+void Mmu::fill_allowed_table() {
+  for (unsigned index = 0; index < 16; ++index) {
+    allowed_by_flags_[index] = allowed_accesses_by_rule(static_cast<std::uint8_t>(index << 1));
+  }
+}
+
 Mmu::Mmu(PhysicalMemory& memory, const MmuConfig& config, const sim::RandomStream& random)
     : memory_(memory),
       walker_(memory),
@@ -51,7 +57,9 @@ Mmu::Mmu(PhysicalMemory& memory, const MmuConfig& config, const sim::RandomStrea
       dtlb_(config.dtlb, random.derive(config.dtlb.name)),
       stlb_(config.stlb ? std::make_unique<Tlb>(*config.stlb, random.derive(config.stlb->name)) : nullptr),
       walk_latency_per_level_(config.walk_latency_per_level),
-      stlb_hit_latency_(config.stlb_hit_latency) {}
+      stlb_hit_latency_(config.stlb_hit_latency) {
+  fill_allowed_table();
+}
 
 void Mmu::set_mode(const PagingMode& mode, bool pcid_enabled) {
   // Entries carry permissions worked out under the old WP and SMEP settings, so those
@@ -61,6 +69,7 @@ void Mmu::set_mode(const PagingMode& mode, bool pcid_enabled) {
                      mode.smep != mode_.smep;
   mode_ = mode;
   pcid_enabled_ = pcid_enabled;
+  fill_allowed_table();
   if (!pcid_enabled_) pcid_ = 0;
   if (flush) flush_all(true);
 }
@@ -117,11 +126,6 @@ Translation Mmu::identity(VirtAddr address) {
   return Translation{true, 0, address, 0, host};
 }
 
-Translation Mmu::hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) const {
-  const std::uint64_t offset = address & ((std::uint64_t{1} << entry.shift) - 1);
-  return Translation{true, 0, entry.page_base | offset, latency, entry.host != nullptr ? entry.host + offset : nullptr};
-}
-
 Translation Mmu::fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency) {
   // Intel SDM 4.10.4.1: a page fault invalidates the TLB entries for the faulting address.
   invalidate_everywhere(address, pcid_);
@@ -138,23 +142,30 @@ Translation Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType t
   }
   // A permitted write to a page whose entry is not dirty: walk again to set D.
   Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
-  return walk_and_fill(l1, address, type, user_mode, latency);
+  return walk_and_fill(l1, address, type, user_mode, latency, false);
+}
+
+Translation Mmu::translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode) {
+  if (!paging_enabled_) return identity(address);
+  if (l1_entry == nullptr) return translate_miss(type == AccessType::kExecute ? itlb_ : dtlb_, address, type, user_mode);
+  if (allows(*l1_entry, type, user_mode)) return hit(*l1_entry, address, 0);
+  return retry_hit(*l1_entry, address, type, user_mode, 0);
 }
 
 Translation Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode) {
   if (stlb_) {
     if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
       if (!allows(*entry, type, user_mode)) return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_);
-      l1.insert(*entry);
+      l1.insert_absent(*entry);
       return hit(*entry, address, stlb_hit_latency_);
     }
-    return walk_and_fill(l1, address, type, user_mode, stlb_hit_latency_);
+    return walk_and_fill(l1, address, type, user_mode, stlb_hit_latency_, true);
   }
-  return walk_and_fill(l1, address, type, user_mode, 0);
+  return walk_and_fill(l1, address, type, user_mode, 0, true);
 }
 
 Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode,
-                               sim::Tick latency) {
+                               sim::Tick latency, bool missed_everywhere) {
   const WalkResult walk = walker_.walk(root_, address, type, user_mode, mode_);
   ++stats_.walks;
   stats_.walk_entries_read += walk.entries_read;
@@ -164,8 +175,14 @@ Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool 
   entry.allowed = allowed_accesses(entry);
   const std::uint64_t bytes = page_bytes(walk.page_size);
   entry.host = memory_.contains(entry.page_base, bytes) ? memory_.host(entry.page_base) : nullptr;
-  if (stlb_) stlb_->insert(entry);
-  l1.insert(entry);
+  entry.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
+  if (missed_everywhere) {
+    if (stlb_) stlb_->insert_absent(entry);
+    l1.insert_absent(entry);
+  } else {
+    if (stlb_) stlb_->insert(entry);
+    l1.insert(entry);
+  }
   return hit(entry, address, latency);
 }
 

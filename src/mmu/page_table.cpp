@@ -120,6 +120,41 @@ std::optional<pte::Entry> PageTable::unmap(VirtAddr address) {
   return mapping->entry;
 }
 
+void PageTable::visit_leaves(VirtAddr begin, VirtAddr end,
+                             const std::function<void(VirtAddr, const Mapping&)>& visit) const {
+  // Depth-first over the tree, descending only into present tables that overlap the range.
+  // Addresses are handled in their canonical 48/57-bit form; `base` is the first address
+  // the table at `level` covers.
+  const unsigned top_shift = shift_of_level(levels_) + 9;
+  const auto canonical = [&](VirtAddr a) {
+    const unsigned bits = top_shift;
+    return static_cast<VirtAddr>(static_cast<std::int64_t>(a << (64 - bits)) >> (64 - bits));
+  };
+  const std::function<void(PhysAddr, unsigned, VirtAddr)> walk = [&](PhysAddr table, unsigned level, VirtAddr base) {
+    const unsigned shift = shift_of_level(level);
+    for (unsigned index = 0; index < kEntriesPerTable; ++index) {
+      const VirtAddr first = canonical(base + (static_cast<VirtAddr>(index) << shift));
+      const VirtAddr last = first + ((VirtAddr{1} << shift) - 1);
+      if (last < begin || first >= end) continue;
+      const PhysAddr entry_address = table + index * 8;
+      const pte::Entry entry = memory_.read<pte::Entry>(entry_address);
+      if (!pte::present(entry)) continue;
+      if (level == 1 || ((entry & pte::kPageSize) != 0 && level <= 3)) {
+        Mapping mapping;
+        mapping.size = static_cast<PageSize>(shift);
+        mapping.page_base = pte::address(entry) & ~(page_bytes(mapping.size) - 1);
+        mapping.entry = entry;
+        mapping.entry_address = entry_address;
+        visit(first, mapping);
+        continue;
+      }
+      walk(pte::address(entry), level - 1, first);
+    }
+  };
+  if (begin >= end) return;
+  walk(root_, levels_, 0);
+}
+
 bool PageTable::update(VirtAddr address, pte::Entry set_bits, pte::Entry clear_bits) {
   auto mapping = lookup(address);
   if (!mapping) return false;

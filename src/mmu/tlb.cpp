@@ -17,51 +17,68 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
     throw std::invalid_argument(config_.name + ": entries / ways must be a power of two");
   }
   set_mask_ = sets - 1;
+  keys_.assign(config_.entries, 0);
+  stamps_.assign(config_.entries, 0);
   entries_.resize(config_.entries);
 }
 
-void Tlb::remove(TlbEntry& entry) {
-  --resident_[size_index(entry.shift)];
-  entry.shift = 0;
+void Tlb::remove(std::size_t way) {
+  --resident_[size_index(entries_[way].shift)];
+  entries_[way].shift = 0;
+  keys_[way] = 0;
+  stamps_[way] = 0;
   ++stats_.invalidations;
 }
 
 void Tlb::insert(const TlbEntry& entry) {
-  // One pass over the set finds, in order of preference: the entry a lookup of this page
-  // would hit (a refill replaces it), an empty way, or the way with the oldest stamp
-  // (least recently used for LRU, first filled for FIFO).
-  const std::uint64_t tag = entry.tag;
-  TlbEntry* const set = &entries_[(tag & set_mask_) * ways_];
-  TlbEntry* empty = nullptr;
-  TlbEntry* oldest = set;
-  std::uint64_t oldest_stamp = ~std::uint64_t{0};  // kept in a register: no reload per way
-  TlbEntry* slot = nullptr;
-  for (TlbEntry* way = set; way != set + ways_; ++way) {
-    if (!way->valid()) {
-      if (empty == nullptr) empty = way;
-      continue;
-    }
-    if (way->tag == tag && way->shift == entry.shift && (way->pcid == entry.pcid || way->has(TlbEntry::kGlobal))) {
-      slot = way;
-      break;
-    }
-    if (way->stamp < oldest_stamp) {
-      oldest_stamp = way->stamp;
-      oldest = way;
+  // A lookup of this page would hit the way replaced: a refill replaces it.
+  const std::uint64_t key = key_of(entry.tag, size_index(entry.shift));
+  const std::size_t set = first_way(entry.tag);
+  for (std::size_t way = set; way != set + ways_; ++way) {
+    if (keys_[way] == key && (entries_[way].pcid == entry.pcid || entries_[way].has(TlbEntry::kGlobal))) {
+      fill(way, entry, key);
+      return;
     }
   }
-  if (slot == nullptr) {
-    if (empty != nullptr) {
-      slot = empty;
-    } else {
-      slot = replacement_ == TlbReplacement::kRandom ? set + random_.uniform_below(ways_) : oldest;
-      ++stats_.evictions;
-    }
+  insert_absent(entry);
+}
+
+void Tlb::insert_absent(const TlbEntry& entry) {
+  // The first empty way, or the way with the oldest stamp (least recently used for LRU,
+  // first filled for FIFO). Empty ways have stamp 0 and every filled way a later one, so
+  // the first way with the smallest stamp is exactly that choice. Which way is oldest is
+  // not predictable, so the search is written for conditional moves, in two interleaved
+  // halves (even and odd ways) to halve the chain of dependent comparisons.
+  const std::size_t set = first_way(entry.tag);
+  const std::uint64_t* const stamps = &stamps_[set];
+  std::size_t oldest[2] = {0, 1};
+  std::uint64_t oldest_stamp[2] = {stamps[0], ways_ > 1 ? stamps[1] : ~std::uint64_t{0}};
+  for (std::size_t way = 2; way < ways_; ++way) {
+    const std::size_t half = way & 1;
+    const std::uint64_t stamp = stamps[way];
+    const bool older = stamp < oldest_stamp[half];
+    oldest_stamp[half] = older ? stamp : oldest_stamp[half];
+    oldest[half] = older ? way : oldest[half];
   }
-  if (slot->valid()) --resident_[size_index(slot->shift)];
-  *slot = entry;
-  slot->stamp = ++clock_;
-  ++resident_[size_index(entry.shift)];
+  // Stamps are distinct except the zeros of empty ways; on a tie the lower way comes first.
+  const bool odd = oldest_stamp[1] < oldest_stamp[0] || (oldest_stamp[1] == oldest_stamp[0] && oldest[1] < oldest[0]);
+  std::size_t slot = set + oldest[odd ? 1 : 0];
+  if (oldest_stamp[odd ? 1 : 0] != 0) {
+    if (replacement_ == TlbReplacement::kRandom) slot = set + random_.uniform_below(ways_);
+    ++stats_.evictions;
+  }
+  fill(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+}
+
+void Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  // The key says what the way held, so the old entry is written over without being read.
+  if (keys_[way] != 0) --resident_[(keys_[way] & 3) - 1];
+  TlbEntry& target = entries_[way];
+  target = entry;
+  target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
+  keys_[way] = key;
+  stamps_[way] = ++clock_;
+  ++resident_[(key & 3) - 1];
   ++stats_.fills;
 }
 
@@ -69,11 +86,12 @@ void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_glo
   for (unsigned s = 0; s < kSizes; ++s) {
     if (resident_[s] == 0) continue;
     const std::uint64_t tag = address >> kShifts[s];
-    TlbEntry* way = &entries_[(tag & set_mask_) * ways_];
-    for (TlbEntry* end = way + ways_; way != end; ++way) {
-      if (way->valid() && way->tag == tag && way->shift == kShifts[s] &&
-          (way->has(TlbEntry::kGlobal) ? include_global : way->pcid == pcid)) {
-        remove(*way);
+    const std::uint64_t key = key_of(tag, s);
+    const std::size_t set = first_way(tag);
+    for (std::size_t way = set; way != set + ways_; ++way) {
+      if (keys_[way] == key &&
+          (entries_[way].has(TlbEntry::kGlobal) ? include_global : entries_[way].pcid == pcid)) {
+        remove(way);
       }
     }
   }
@@ -81,15 +99,16 @@ void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_glo
 
 void Tlb::flush_pcid(std::uint16_t pcid) {
   ++stats_.flushes;
-  for (TlbEntry& e : entries_) {
-    if (e.valid() && e.pcid == pcid && !e.has(TlbEntry::kGlobal)) remove(e);
+  for (std::size_t way = 0; way < entries_.size(); ++way) {
+    const TlbEntry& e = entries_[way];
+    if (e.valid() && e.pcid == pcid && !e.has(TlbEntry::kGlobal)) remove(way);
   }
 }
 
 void Tlb::flush(bool include_global) {
   ++stats_.flushes;
-  for (TlbEntry& e : entries_) {
-    if (e.valid() && (include_global || !e.has(TlbEntry::kGlobal))) remove(e);
+  for (std::size_t way = 0; way < entries_.size(); ++way) {
+    if (entries_[way].valid() && (include_global || !entries_[way].has(TlbEntry::kGlobal))) remove(way);
   }
 }
 

@@ -216,7 +216,8 @@ bool EventQueue::refill_bottom() {
     // the bottom. (Rungs start after bottom_last_, so bucket_start > 0.)
     assert(bucket_start > bottom_last_);
     bottom_last_ = bucket_start - 1;
-    if (rung.shift > 0 && rung_count_ < kMaxRungs && bucket_holds_more_than(rung.heads[bucket], kSortThreshold)) {
+    if (rung.heads[bucket]->next_ != nullptr && rung.shift > 0 && rung_count_ < kMaxRungs &&
+        bucket_holds_more_than(rung.heads[bucket], kSortThreshold)) {
       split_bucket(rung, bucket);
       continue;
     }
@@ -350,7 +351,18 @@ void EventQueue::sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket) {
   }
   sort_buffer_.clear();
   for (Event* event = head; event != nullptr; event = event->next_) sort_buffer_.push_back(event);
-  std::sort(sort_buffer_.begin(), sort_buffer_.end(), [](const Event* a, const Event* b) { return before(*a, *b); });
+  const auto by_time = [](const Event* a, const Event* b) { return before(*a, *b); };
+  if (sort_buffer_.size() <= kInsertionSortMax) {
+    // A few events (the usual case): an insertion sort, without std::sort's set-up.
+    for (std::size_t i = 1; i < sort_buffer_.size(); ++i) {
+      Event* const event = sort_buffer_[i];
+      std::size_t j = i;
+      for (; j > 0 && by_time(event, sort_buffer_[j - 1]); --j) sort_buffer_[j] = sort_buffer_[j - 1];
+      sort_buffer_[j] = event;
+    }
+  } else {
+    std::sort(sort_buffer_.begin(), sort_buffer_.end(), by_time);
+  }
   Event* previous = nullptr;
   for (Event* event : sort_buffer_) {
     event->tier_ = kBottom;

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -160,6 +161,10 @@ class Cpu final : public dev::InterruptTarget {
   // ---- Privileged operations (CPL 0; at CPL 3 they raise #GP) ------------------------
   /// HLT: sleeps until an interrupt, then returns after its handler has run.
   void halt();
+  /// STI; HLT with the interrupt shadow: enables interrupts and sleeps, but an interrupt
+  /// already pending wakes it at once, so one that arrived after the caller's last check
+  /// (with IF clear) is not slept through. Returns after the handler has run.
+  void safe_halt();
   void disable_interrupts();  // CLI
   void enable_interrupts();   // STI
   void write_cr0(std::uint64_t value);
@@ -172,8 +177,18 @@ class Cpu final : public dev::InterruptTarget {
 
   /// switch_to: puts `next` on this CPU and suspends the current context until some CPU
   /// switches back to it. Returns the CPU the caller is on when it resumes. Precondition:
-  /// `next` is not running and not finished.
-  Cpu& switch_to(Context& next);
+  /// `next` is not running and not finished. With `cr3`, the switch also loads CR3 (a
+  /// kernel's switch_mm and switch_to run back to back with interrupts off, so no
+  /// instruction boundary lies between them).
+  Cpu& switch_to(Context& next, std::optional<std::uint64_t> cr3 = std::nullopt);
+
+  /// The last switch of a context whose work is done: puts `next` on this CPU and makes
+  /// it the target the current context's fiber passes control to when its body returns.
+  /// The caller must return from the fiber body right after (nothing may run between).
+  void exit_to(Context& next, std::optional<std::uint64_t> cr3 = std::nullopt);
+  /// Host side: takes the current context off this CPU and stops it (power-off). The
+  /// context stays suspended where it was.
+  void power_off();
 
   /// Charges time that is not cycles of this CPU (device access, modelled kernel costs).
   void stall(sim::Tick time) { clock_ += time; }
@@ -200,26 +215,37 @@ class Cpu final : public dev::InterruptTarget {
 
   static constexpr std::uint32_t kNoFault = ~std::uint32_t{0};
 
-  /// One memory operation; the common case (one page, translation permitted, RAM behind
-  /// it) is inline and costs a TLB lookup and a copy.
+  /// One memory operation; the common case (one page, an L1 TLB hit that permits the
+  /// access, RAM behind it) is inline and costs a TLB lookup and a copy.
   void access(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type) {
     if (((address & (mmu::kPageBytes - 1)) + bytes) <= mmu::kPageBytes && mmu::is_canonical(address)) [[likely]] {
-      const mmu::Translation t = mmu_.translate(address, type, cpl_ == 3);
-      clock_ += t.latency;
-      if (t.host != nullptr) [[likely]] {
-        if (type == mmu::AccessType::kWrite) {
-          std::memcpy(t.host, data, bytes);
-        } else {
-          std::memcpy(data, t.host, bytes);
+      mmu::TlbEntry* entry = nullptr;
+      if (mmu_.paging_enabled()) [[likely]] {
+        entry = mmu_.l1_lookup(address, type);
+        if (entry != nullptr && entry->host != nullptr && mmu::Mmu::allows(*entry, type, cpl_ == 3)) [[likely]] {
+          std::byte* const host = reinterpret_cast<std::byte*>(entry->host_delta + address);
+          if (type == mmu::AccessType::kWrite) {
+            std::memcpy(host, data, bytes);
+          } else {
+            std::memcpy(data, host, bytes);
+          }
+          if (bytes <= 8) {
+            advance_by(one_access_);
+          } else {
+            advance(access_cycles(bytes));
+          }
+          return;
         }
-        advance(access_cycles(bytes));
-        return;
       }
-      access_slow(address, data, bytes, type, false, t.ok ? kNoFault : t.error_code);
+      access_after_lookup(entry, address, data, bytes, type);
       return;
     }
     access_slow(address, data, bytes, type, false, kNoFault);
   }
+  /// access() after the L1 TLB lookup found no entry serving it alone (`entry` is what the
+  /// lookup returned; nullptr with paging off).
+  void access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
+                           mmu::AccessType type);
   /// The cycles to move `bytes`: memory_access_cycles per 8 bytes or part of them, the
   /// same whether or not the access crosses a page.
   std::uint64_t access_cycles(std::size_t bytes) const {
@@ -251,6 +277,23 @@ class Cpu final : public dev::InterruptTarget {
     clock_ += static_cast<sim::Tick>(t >> 32);
     clock_fraction_ = static_cast<std::uint32_t>(t);
   }
+  /// A number of cycles as a clock increment: whole picoseconds and the 32-bit fraction.
+  struct CycleAmount {
+    std::uint64_t cycles = 0;
+    sim::Tick ticks = 0;
+    std::uint32_t fraction = 0;
+  };
+  CycleAmount amount_of(std::uint64_t cycles) const {
+    const unsigned __int128 t = static_cast<unsigned __int128>(cycles) * ps_per_cycle_q32_;
+    return CycleAmount{cycles, static_cast<sim::Tick>(t >> 32), static_cast<std::uint32_t>(t)};
+  }
+  /// advance(amount.cycles), from the amount worked out beforehand.
+  void advance_by(const CycleAmount& amount) {
+    stats_.busy_cycles += amount.cycles;
+    const std::uint64_t fraction = std::uint64_t{clock_fraction_} + amount.fraction;
+    clock_ += amount.ticks + (fraction >> 32);
+    clock_fraction_ = static_cast<std::uint32_t>(fraction);
+  }
   /// The cycles until the clock reaches `limit` (at least one). Precondition: clock_ < limit.
   std::uint64_t cycles_until(sim::Tick limit) const;
 
@@ -264,6 +307,7 @@ class Cpu final : public dev::InterruptTarget {
   [[noreturn]] void shutdown(std::string reason);
   bool privileged_ok();
   void apply_paging_controls();
+  void load_cr3_in_switch(std::optional<std::uint64_t> cr3);
   void on_run_event();
 
   unsigned id_;
@@ -288,6 +332,7 @@ class Cpu final : public dev::InterruptTarget {
   sim::Tick halted_since_ = 0;
   sim::Tick resumed_at_ = sim::kTickNever;  // the engine time of the last run event
   std::uint32_t memory_access_cycles_;
+  CycleAmount one_access_;  // access_cycles(8), as a clock increment
   std::uint32_t exception_entry_cycles_;
   std::uint32_t interrupt_entry_cycles_;
   std::uint32_t syscall_entry_cycles_;

@@ -84,15 +84,21 @@ class Mmu {
   /// Translates an access. The fast path (an L1 hit that permits the access) is inline.
   Translation translate(VirtAddr address, AccessType type, bool user_mode) {
     if (!paging_enabled_) return identity(address);
-    Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
-    if (TlbEntry* entry = l1.lookup(address, pcid_)) [[likely]] {
-      if (allows(*entry, type, user_mode)) [[likely]] {
-        const std::uint64_t offset = address & ((std::uint64_t{1} << entry->shift) - 1);
-        return Translation{true, 0, entry->page_base | offset, 0, entry->host != nullptr ? entry->host + offset : nullptr};
-      }
-      return retry_hit(*entry, address, type, user_mode, 0);
-    }
-    return translate_miss(l1, address, type, user_mode);
+    TlbEntry* entry = l1_lookup(address, type);
+    if (entry != nullptr && allows(*entry, type, user_mode)) [[likely]] return hit(*entry, address, 0);
+    return translate_from(entry, address, type, user_mode);
+  }
+  /// translate() in two halves, for a caller that handles the common case itself: the
+  /// lookup in the L1 TLB for the access type (counted as a hit or a miss; paging must be
+  /// on), then the rest of translate() given what the lookup returned (with paging off,
+  /// pass nullptr). An entry that allows() the access is a complete translation.
+  TlbEntry* l1_lookup(VirtAddr address, AccessType type) {
+    return (type == AccessType::kExecute ? itlb_ : dtlb_).lookup(address, pcid_);
+  }
+  Translation translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode);
+  /// Whether a TLB entry serves the access without going back to the tables.
+  static bool allows(const TlbEntry& entry, AccessType type, bool user_mode) {
+    return (entry.allowed & TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type))) != 0;
   }
 
   Tlb& itlb() { return itlb_; }
@@ -103,20 +109,26 @@ class Mmu {
   PageWalker& walker() { return walker_; }
 
  private:
-  /// Whether a TLB entry serves the access without going back to the tables.
-  bool allows(const TlbEntry& entry, AccessType type, bool user_mode) const {
-    return (entry.allowed & TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type))) != 0;
-  }
   /// The allowed-access bits of an entry under the current paging mode: a write is served
-  /// only once the page is dirty, so that the first write walks and sets D.
-  std::uint8_t allowed_accesses(const TlbEntry& entry) const;
+  /// only once the page is dirty, so that the first write walks and sets D. Looked up in
+  /// allowed_by_flags_, which set_mode() fills.
+  std::uint8_t allowed_accesses(const TlbEntry& entry) const { return allowed_by_flags_[(entry.flags >> 1) & 15]; }
+  /// allowed_accesses() worked out from the rules, for the flags' index into the table.
+  std::uint8_t allowed_accesses_by_rule(std::uint8_t flags) const;
+  void fill_allowed_table();
   Translation retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
                         sim::Tick latency);
   Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);
-  Translation walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency);
+  /// Walks and fills the TLBs. `missed_everywhere`: every TLB level has just missed this
+  /// address, so the fills need not look for an entry to replace.
+  Translation walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                            bool missed_everywhere);
   Translation fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency);
   Translation identity(VirtAddr address);
-  Translation hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) const;
+  static Translation hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) {
+    const std::uint64_t offset = address - (entry.tag << entry.shift);
+    return Translation{true, 0, entry.page_base | offset, latency, entry.host_address(address)};
+  }
   void invalidate_everywhere(VirtAddr address, std::uint16_t pcid);
 
   PhysicalMemory& memory_;
@@ -132,6 +144,9 @@ class Mmu {
   PhysAddr root_ = 0;
   std::uint16_t pcid_ = 0;
   MmuStats stats_;
+  // allowed_accesses() for each combination of the writable, user, executable and dirty
+  // flags (TlbEntry::flags >> 1), under mode_.
+  std::uint8_t allowed_by_flags_[16] = {};
 };
 
 }  // namespace ossim::mmu

@@ -9,6 +9,7 @@
 /// below is user) so that the leaf entry alone decides a page's protection, as Linux does.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "ossim/mmu/address.hpp"
@@ -57,6 +58,12 @@ class PageTable {
   /// Sets and clears bits of the leaf mapping `address`; false if nothing is mapped. The
   /// caller invalidates TLBs.
   bool update(VirtAddr address, pte::Entry set_bits, pte::Entry clear_bits);
+
+  /// Calls `visit(address, mapping)` for every leaf mapping a page that starts in
+  /// [begin, end), in address order, skipping absent subtrees whole (so a sparse range
+  /// costs what is mapped in it, not its size). `visit` may update() the leaf it is given
+  /// but must not map or unmap.
+  void visit_leaves(VirtAddr begin, VirtAddr end, const std::function<void(VirtAddr, const Mapping&)>& visit) const;
 
   /// Frames currently used by this tree's paging structures, the root included.
   std::uint64_t table_frames() const { return table_frames_; }

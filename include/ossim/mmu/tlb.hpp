@@ -37,7 +37,9 @@ struct TlbEntry {
   std::uint64_t tag = 0;    // virtual page number at the entry's page size: va >> shift
   PhysAddr page_base = 0;   // physical address of the page
   std::byte* host = nullptr;  // the page's bytes on the host, if it is all RAM
-  std::uint64_t stamp = 0;  // LRU: last use; FIFO: fill time
+  /// Set by the TLB when the entry is filled: host minus the page's virtual address, so
+  /// that a hit finds the host address of a byte with one addition.
+  std::uintptr_t host_delta = 0;
   std::uint16_t pcid = 0;
   std::uint8_t shift = 0;   // 12, 21 or 30; 0 marks an empty way
   std::uint8_t flags = 0;
@@ -52,6 +54,10 @@ struct TlbEntry {
   bool valid() const { return shift != 0; }
   bool has(std::uint8_t flag) const { return (flags & flag) != 0; }
   PageSize size() const { return static_cast<PageSize>(shift); }
+  /// The host address of the byte at `address` in this page (nullptr if it is not RAM).
+  std::byte* host_address(VirtAddr address) const {
+    return host != nullptr ? reinterpret_cast<std::byte*>(host_delta + address) : nullptr;
+  }
 };
 
 struct TlbStats {
@@ -73,22 +79,27 @@ class Tlb {
   TlbEntry* lookup(VirtAddr address, std::uint16_t pcid) {
     // Most translations are 4 KiB pages: probe that size first, the others only when the
     // TLB holds any.
-    TlbEntry* entry = probe(address, pcid, 12);
-    if (entry == nullptr && (resident_[1] | resident_[2]) != 0) [[unlikely]] {
-      if (resident_[1] != 0) entry = probe(address, pcid, 21);
-      if (entry == nullptr && resident_[2] != 0) entry = probe(address, pcid, 30);
+    std::size_t way = find(address, pcid, 0);
+    if (way == kNone && (resident_[1] | resident_[2]) != 0) [[unlikely]] {
+      if (resident_[1] != 0) way = find(address, pcid, 1);
+      if (way == kNone && resident_[2] != 0) way = find(address, pcid, 2);
     }
-    if (entry == nullptr) [[unlikely]] {
+    if (way == kNone) [[unlikely]] {
       ++stats_.misses;
       return nullptr;
     }
-    ++stats_.hits;
-    if (replacement_ == TlbReplacement::kLru) entry->stamp = ++clock_;
-    return entry;
+    // The clock counts hits and fills together (stats() derives the hits from it), so a
+    // hit costs one counter.
+    const std::uint64_t now = ++clock_;
+    if (replacement_ == TlbReplacement::kLru) stamps_[way] = now;
+    return &entries_[way];
   }
 
   /// Fills an entry (replacing one for the same page and PCID if present).
   void insert(const TlbEntry& entry);
+  /// insert() when a lookup of the entry's page under its PCID has just missed (and the
+  /// TLB has not changed since): skips the search for an entry to replace.
+  void insert_absent(const TlbEntry& entry);
   /// Removes the entries for `address` under `pcid`, and the global ones for it when
   /// `include_global` (invlpg does; an individual-address INVPCID does not).
   void invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global = true);
@@ -97,8 +108,14 @@ class Tlb {
   /// Removes every entry, or every non-global one.
   void flush(bool include_global);
 
-  const TlbStats& stats() const { return stats_; }
-  void reset_stats() { stats_ = {}; }
+  const TlbStats& stats() const {
+    stats_.hits = clock_ - clock_at_reset_ - stats_.fills;
+    return stats_;
+  }
+  void reset_stats() {
+    stats_ = {};
+    clock_at_reset_ = clock_;
+  }
   const TlbConfig& config() const { return config_; }
   unsigned sets() const { return static_cast<unsigned>(set_mask_ + 1); }
   /// Valid entries now held (for tests).
@@ -109,26 +126,39 @@ class Tlb {
  private:
   static constexpr unsigned kSizes = 3;
   static constexpr unsigned kShifts[kSizes] = {12, 21, 30};
+  static constexpr std::size_t kNone = ~std::size_t{0};
   static unsigned size_index(unsigned shift) { return shift == 12 ? 0 : shift == 21 ? 1 : 2; }
-  TlbEntry* probe(VirtAddr address, std::uint16_t pcid, unsigned shift) {
-    const std::uint64_t tag = address >> shift;
-    TlbEntry* way = &entries_[(tag & set_mask_) * ways_];
-    for (TlbEntry* const end = way + ways_; way != end; ++way) {
-      if (way->tag == tag && way->shift == shift && (way->pcid == pcid || way->has(TlbEntry::kGlobal))) return way;
+  /// What a way holds, in one word: the tag and the page size (0 for an empty way).
+  static std::uint64_t key_of(std::uint64_t tag, unsigned size) { return (tag << 2) | (size + 1); }
+  std::size_t first_way(std::uint64_t tag) const { return static_cast<std::size_t>(tag & set_mask_) * ways_; }
+  /// The way holding a match for `address` at the page size with index `size`, or kNone.
+  /// The keys of a set share a cache line or two; an entry is read only on a key match.
+  std::size_t find(VirtAddr address, std::uint16_t pcid, unsigned size) const {
+    const std::uint64_t tag = address >> kShifts[size];
+    const std::uint64_t key = key_of(tag, size);
+    std::size_t way = first_way(tag);
+    for (const std::size_t end = way + ways_; way != end; ++way) {
+      if (keys_[way] == key && (entries_[way].pcid == pcid || entries_[way].has(TlbEntry::kGlobal))) return way;
     }
-    return nullptr;
+    return kNone;
   }
-  void remove(TlbEntry& entry);
+  void remove(std::size_t way);
+  void fill(std::size_t way, const TlbEntry& entry, std::uint64_t key);
 
   TlbConfig config_;
   TlbReplacement replacement_;
   unsigned ways_;
   std::uint64_t set_mask_;
+  // Per way, in three parallel arrays: the key a lookup compares, the replacement stamp
+  // (LRU: last use; FIFO: fill time; 0: empty) and the entry itself.
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint64_t> stamps_;
   std::vector<TlbEntry> entries_;
   unsigned resident_[kSizes] = {};  // valid entries per page size: skip sizes with none
-  std::uint64_t clock_ = 0;
+  std::uint64_t clock_ = 0;         // counts hits and fills
+  std::uint64_t clock_at_reset_ = 0;
   sim::RandomStream random_;
-  TlbStats stats_;
+  mutable TlbStats stats_;  // hits are filled in by stats()
 };
 
 }  // namespace ossim::mmu

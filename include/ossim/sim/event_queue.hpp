@@ -125,6 +125,8 @@ class EventQueue {
   static constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
   /// How many buckets ahead of the one being consumed the events are prefetched.
   static constexpr std::uint32_t kPrefetchDistance = 8;
+  /// Buckets of up to this many events are sorted by insertion.
+  static constexpr std::size_t kInsertionSortMax = 12;
 
   struct Rung {
     Tick start = 0;

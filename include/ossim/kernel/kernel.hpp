@@ -1,0 +1,134 @@
+#pragma once
+
+/// @file
+/// The modelled Linux-like kernel, driven by a Machine.
+///
+///     sim::Engine engine({.seed = 1});
+///     Machine machine(engine, {.cpus = 2});
+///     kernel::Kernel kernel(machine, {});
+///     kernel.register_program({.name = "hello", .main = [](user::Process& p) {
+///       p.write(1, "hello\n");
+///       return 0;
+///     }});
+///     kernel.boot([](user::Process& init) {            // runs as pid 1
+///       init.fork([](user::Process& child) { return child.execve("/bin/hello", {"hello"}); });
+///       return 0;                                        // init then reaps every child
+///     });
+///     engine.run();                                      // until init has no children left
+///
+/// Boot installs the kernel's vector table in every CPU, starts each CPU's idle task and
+/// periodic timer, and starts init (pid 1) on CPU 0. Init runs the given entry with fds
+/// 0, 1, 2 open on /dev/console, then reaps children until none is left and powers the
+/// machine off: the timers stop, the engine runs out of events and run() returns.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ossim/kernel/task_info.hpp"
+#include "ossim/machine/machine.hpp"
+#include "ossim/sim/tick.hpp"
+#include "ossim/user/process.hpp"
+
+namespace ossim::sim {
+class Trace;
+}
+
+namespace ossim::kernel {
+
+/// What the modelled kernel's work costs in simulated time. The defaults are of the order
+/// measured on current x86-64 Linux (lmbench-style null syscall, context switch, minor
+/// fault); `ideal()` makes every overhead zero, for reproducing textbook results exactly.
+struct CostModel {
+  sim::Tick syscall_entry = 100 * sim::kNanosecond;   // entry + exit of a syscall
+  sim::Tick context_switch = 2 * sim::kMicrosecond;    // schedule() + switch_mm + switch_to
+  sim::Tick interrupt_entry = 500 * sim::kNanosecond;  // entry + exit of an interrupt
+  sim::Tick page_fault = 700 * sim::kNanosecond;       // a minor fault's handling
+  sim::Tick fork = 30 * sim::kMicrosecond;             // fork/clone, beyond the page-table copy
+  sim::Tick exec = 60 * sim::kMicrosecond;             // execve, beyond mapping the image
+
+  static CostModel ideal() { return {0, 0, 0, 0, 0, 0}; }
+};
+
+struct KernelConfig {
+  /// Timer interrupts per second on each CPU (the periodic tick).
+  unsigned hz = 1000;
+  /// The fair-slot policy every new task gets ("rr" for now).
+  std::string scheduler = "rr";
+  /// Round-robin quantum.
+  sim::Tick rr_quantum = 10 * sim::kMillisecond;
+  CostModel costs;
+  /// Tag TLB entries with a PCID per address space, so that a context switch need not
+  /// flush the TLB (CR4.PCIDE); off means every address-space switch flushes.
+  bool pcid = true;
+  /// The highest pid before allocation wraps (Linux's pid_max default).
+  int pid_max = 4'194'304;
+  /// Default size of a new process's stack VMA.
+  std::uint64_t stack_bytes = std::uint64_t{8} << 20;
+};
+
+/// A registered program: what execve("/bin/<name>") runs. Its image has `text_bytes` of
+/// code and `data_bytes` of initialised data stored in the executable file, and
+/// `bss_bytes` of zeroed data.
+struct Program {
+  std::string name;
+  user::Entry main;
+  std::uint64_t text_bytes = 16 * 1024;
+  std::uint64_t data_bytes = 4 * 1024;
+  std::uint64_t bss_bytes = 4 * 1024;
+};
+
+/// Kernel-wide counters.
+struct KernelStats {
+  std::uint64_t syscalls = 0;
+  std::uint64_t context_switches = 0;
+  std::uint64_t forks = 0;
+  std::uint64_t execs = 0;
+  std::uint64_t exits = 0;
+  std::uint64_t page_faults = 0;
+  std::uint64_t cow_faults = 0;
+  std::uint64_t segfaults = 0;
+  std::uint64_t interrupts = 0;
+  std::uint64_t timer_ticks = 0;
+};
+
+class KernelCore;
+
+class Kernel {
+ public:
+  /// Throws std::invalid_argument for an unusable configuration (unknown scheduler...).
+  Kernel(Machine& machine, const KernelConfig& config, sim::Trace* trace = nullptr);
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+  ~Kernel();
+
+  /// Registers a program and creates its executable /bin/<name>. Before or after boot.
+  /// Throws std::invalid_argument for an empty or duplicate name.
+  void register_program(Program program);
+  /// Starts the kernel; `init_main` runs as pid 1. Call once, before running the engine.
+  void boot(user::Entry init_main);
+
+  /// True once init has exited and the machine is powered off.
+  bool halted() const;
+  /// The exit status of init (wait encoding), once halted.
+  int init_status() const;
+
+  /// Every task that ever existed, in pid order (exited ones with their final state).
+  std::vector<TaskInfo> tasks() const;
+  std::optional<TaskInfo> task(int tid) const;
+  KernelStats stats() const;
+  /// Simulated time each CPU spent in its idle task.
+  sim::Tick idle_time(unsigned cpu) const;
+  const KernelConfig& config() const;
+  Machine& machine();
+
+  /// The internals, for tests and extensions that reach below the public API.
+  KernelCore& core() { return *core_; }
+
+ private:
+  std::unique_ptr<KernelCore> core_;
+};
+
+}  // namespace ossim::kernel

@@ -1,0 +1,57 @@
+#pragma once
+
+/// @file
+/// What the kernel tells the outside about a task: its state and its accounting, as
+/// metrics, traces and tests read them.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ossim/sim/tick.hpp"
+
+namespace ossim::kernel {
+
+/// Linux's task states (the letters ps shows: R, S, D, T, Z, X).
+enum class TaskState : std::uint8_t {
+  kRunning,          // R: running or runnable
+  kInterruptible,    // S: asleep, a signal wakes it
+  kUninterruptible,  // D: asleep until the event it waits for
+  kStopped,          // T
+  kZombie,           // Z: exited, not yet reaped
+  kDead,             // X: reaped
+};
+
+std::string_view task_state_name(TaskState state);
+
+/// Per-task accounting. Times are simulated picoseconds; kTickNever marks "not yet".
+struct TaskAccounting {
+  sim::Tick arrival = 0;                    // created (fork/clone) or spawned
+  sim::Tick first_run = sim::kTickNever;    // first put on a CPU
+  sim::Tick completion = sim::kTickNever;   // exited
+  sim::Tick user_time = 0;
+  sim::Tick system_time = 0;
+  sim::Tick wait_time = 0;                  // runnable but not running
+  std::uint64_t voluntary_switches = 0;     // blocked (nvcsw)
+  std::uint64_t involuntary_switches = 0;   // preempted or yielded (nivcsw)
+  std::uint64_t slices = 0;                 // times put on a CPU
+  std::uint64_t minor_faults = 0;
+  std::uint64_t major_faults = 0;
+  std::uint64_t syscalls = 0;
+};
+
+/// A snapshot of one task.
+struct TaskInfo {
+  int tid = 0;
+  int tgid = 0;
+  int ppid = 0;
+  int pgid = 0;
+  int sid = 0;
+  std::string name;
+  TaskState state = TaskState::kRunning;
+  int exit_status = 0;  // wait status encoding, valid once the task has exited
+  bool exited = false;
+  TaskAccounting accounting;
+};
+
+}  // namespace ossim::kernel

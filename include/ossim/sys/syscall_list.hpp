@@ -1,0 +1,75 @@
+#pragma once
+
+/// @file
+/// The one list of system calls ossim implements: Linux x86-64 numbers and names. Every
+/// other table is generated from it with an X-macro: the number constants below, the
+/// kernel's dispatch table and handler declarations, the name table for traces.
+///
+///     #define X(number, name) ...
+///     OSSIM_SYSCALLS(X)
+///     #undef X
+///
+/// Adding a syscall: a line here, a `sys_<name>` handler in src/kernel/entry/, and a user
+/// wrapper in include/ossim/user/.
+
+#include <cstdint>
+#include <string_view>
+
+// clang-format off
+#define OSSIM_SYSCALLS(X)          \
+  X(0, read)                       \
+  X(1, write)                      \
+  X(2, open)                       \
+  X(3, close)                      \
+  X(4, stat)                       \
+  X(5, fstat)                      \
+  X(8, lseek)                      \
+  X(9, mmap)                       \
+  X(10, mprotect)                  \
+  X(11, munmap)                    \
+  X(12, brk)                       \
+  X(13, rt_sigaction)              \
+  X(22, pipe)                      \
+  X(24, sched_yield)               \
+  X(32, dup)                       \
+  X(33, dup2)                      \
+  X(35, nanosleep)                 \
+  X(39, getpid)                    \
+  X(56, clone)                     \
+  X(57, fork)                      \
+  X(59, execve)                    \
+  X(60, exit)                      \
+  X(61, wait4)                     \
+  X(62, kill)                      \
+  X(83, mkdir)                     \
+  X(87, unlink)                    \
+  X(102, getuid)                   \
+  X(104, getgid)                   \
+  X(109, setpgid)                  \
+  X(110, getppid)                  \
+  X(112, setsid)                   \
+  X(121, getpgid)                  \
+  X(124, getsid)                   \
+  X(186, gettid)                   \
+  X(228, clock_gettime)            \
+  X(231, exit_group)               \
+  X(257, openat)                   \
+  X(293, pipe2)
+// clang-format on
+
+namespace ossim::sys {
+
+/// Syscall numbers, named as the calls (Linux's __NR_getpid is nr::getpid == 39).
+namespace nr {
+#define OSSIM_SYSCALL_NUMBER(number, name) inline constexpr std::uint64_t name = number;
+OSSIM_SYSCALLS(OSSIM_SYSCALL_NUMBER)
+#undef OSSIM_SYSCALL_NUMBER
+}  // namespace nr
+
+/// One past the highest syscall number in the list.
+inline constexpr std::uint64_t kSyscallTableSize = 294;
+
+/// The name of a syscall ("getpid"), or an empty view for a number not in the list.
+std::string_view syscall_name(std::uint64_t number);
+
+}  // namespace ossim::sys

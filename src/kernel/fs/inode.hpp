@@ -1,0 +1,62 @@
+#pragma once
+
+// The file-system layers, top to bottom:
+//   fd table (FileTable, per process or shared by kCloneFiles)
+//     -> open file descriptions (File: offset, flags; shared after fork and dup)
+//       -> inodes (Inode: type, size, data; one per file, however often it is opened)
+//         -> a file system's storage (ramfs keeps bytes in host memory)
+// Directories map names to inodes; the Vfs resolves paths through them.
+//
+// An Inode is what stat() describes. Opening it gives a File whose read/write behaviour
+// depends on the inode's type: regular files read and write at the description's offset,
+// character devices and pipes have their own behaviour.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "ossim/sys/flags.hpp"
+#include "ossim/sys/types.hpp"
+#include "ossim/sim/tick.hpp"
+#include "kernel/result.hpp"
+
+namespace ossim::kernel {
+
+class File;
+
+class Inode : public std::enable_shared_from_this<Inode> {
+ public:
+  Inode(std::uint64_t ino, sys::mode_t mode) : ino_(ino), mode_(mode) {}
+  Inode(const Inode&) = delete;
+  Inode& operator=(const Inode&) = delete;
+  virtual ~Inode() = default;
+
+  std::uint64_t ino() const { return ino_; }
+  sys::mode_t mode() const { return mode_; }
+  sys::mode_t type() const { return mode_ & sys::kFileTypeMask; }
+  bool is_directory() const { return type() == sys::kTypeDirectory; }
+  bool is_regular() const { return type() == sys::kTypeRegular; }
+  void set_permissions(sys::mode_t permissions) { mode_ = type() | (permissions & 07777); }
+
+  virtual std::uint64_t size() const { return 0; }
+  /// Host-side access to a regular file's bytes (no blocking, no user memory). Reads past
+  /// the end return fewer bytes (0 at or past it).
+  virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out);
+  virtual Result<std::size_t> write_at(std::uint64_t offset, std::span<const std::byte> in);
+  virtual Status truncate(std::uint64_t size);
+  /// A new open file description of this inode with the open(2) `flags`.
+  virtual Result<std::shared_ptr<File>> open(int flags);
+
+  std::uint32_t nlink = 1;
+  sys::uid_t uid = 0;
+  sys::gid_t gid = 0;
+  std::uint64_t rdev = 0;
+  sim::Tick atime = 0, mtime = 0, ctime = 0;
+
+ private:
+  std::uint64_t ino_;
+  sys::mode_t mode_;
+};
+
+}  // namespace ossim::kernel

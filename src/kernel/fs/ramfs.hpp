@@ -1,0 +1,48 @@
+#pragma once
+
+// ramfs: a file system whose files and directories live in host memory, like Linux's
+// ramfs/tmpfs. It is the root file system of the modelled kernel.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/fs/inode.hpp"
+
+namespace ossim::kernel {
+
+class RamFile final : public Inode {
+ public:
+  RamFile(std::uint64_t ino, sys::mode_t permissions) : Inode(ino, sys::kTypeRegular | (permissions & 07777)) {}
+  std::uint64_t size() const override { return data_.size(); }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override;
+  Result<std::size_t> write_at(std::uint64_t offset, std::span<const std::byte> in) override;
+  Status truncate(std::uint64_t size) override;
+
+ private:
+  std::vector<std::byte> data_;
+};
+
+class RamDirectory final : public Inode {
+ public:
+  RamDirectory(std::uint64_t ino, sys::mode_t permissions, std::weak_ptr<RamDirectory> parent)
+      : Inode(ino, sys::kTypeDirectory | (permissions & 07777)), parent_(std::move(parent)) {
+    nlink = 2;
+  }
+  /// The inode `name` refers to ("." and ".." included), or nullptr.
+  std::shared_ptr<Inode> lookup(const std::string& name);
+  /// Adds an entry; EEXIST if the name is taken.
+  Status link(const std::string& name, std::shared_ptr<Inode> inode);
+  /// Removes an entry; ENOENT if absent.
+  Status unlink(const std::string& name);
+  bool empty() const { return entries_.empty(); }
+  std::uint64_t size() const override { return entries_.size(); }
+  const std::map<std::string, std::shared_ptr<Inode>>& entries() const { return entries_; }
+
+ private:
+  std::weak_ptr<RamDirectory> parent_;
+  std::map<std::string, std::shared_ptr<Inode>> entries_;
+};
+
+}  // namespace ossim::kernel

@@ -1,0 +1,46 @@
+#include "ossim/kernel/kernel.hpp"
+
+#include "kernel/kernel_core.hpp"
+
+namespace ossim::kernel {
+
+Kernel::Kernel(Machine& machine, const KernelConfig& config, sim::Trace* trace)
+    : core_(std::make_unique<KernelCore>(machine, config, trace)) {}
+
+Kernel::~Kernel() = default;
+
+void Kernel::register_program(Program program) { core_->register_program(std::move(program)); }
+void Kernel::boot(user::Entry init_main) { core_->boot(std::move(init_main)); }
+bool Kernel::halted() const { return core_->halted(); }
+int Kernel::init_status() const { return core_->init_status(); }
+KernelStats Kernel::stats() const { return core_->stats(); }
+const KernelConfig& Kernel::config() const { return core_->config(); }
+Machine& Kernel::machine() { return core_->machine(); }
+
+std::vector<TaskInfo> Kernel::tasks() const {
+  std::map<int, TaskInfo> all(core_->exited_tasks().begin(), core_->exited_tasks().end());
+  for (const auto& [tid, task] : core_->task_table()) all[tid] = core_->info(*task);
+  std::vector<TaskInfo> result;
+  result.reserve(all.size());
+  for (auto& [tid, info] : all) result.push_back(std::move(info));
+  return result;
+}
+
+std::optional<TaskInfo> Kernel::task(int tid) const {
+  if (const auto& live = core_->task_table(); live.count(tid) != 0) return core_->info(*live.at(tid));
+  if (const auto& gone = core_->exited_tasks(); gone.count(tid) != 0) return gone.at(tid);
+  return std::nullopt;
+}
+
+sim::Tick Kernel::idle_time(unsigned cpu) const {
+  const RunQueue& rq = core_->scheduler().rq(cpu);
+  sim::Tick total = rq.idle_time;
+  // The current idle stint counts up to the CPU's clock.
+  if (rq.curr == rq.idle) {
+    const sim::Tick now = std::max(core_->machine().engine().now(), core_->machine().cpu(cpu).now());
+    if (now > rq.idle_since) total += now - rq.idle_since;
+  }
+  return total;
+}
+
+}  // namespace ossim::kernel

@@ -1,0 +1,266 @@
+#include "kernel/kernel_core.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "kernel/fs/file_table.hpp"
+#include "kernel/fs/vfs.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/sched/round_robin.hpp"
+#include "kernel/task/signal_handlers.hpp"
+
+namespace ossim::kernel {
+
+namespace {
+
+std::unique_ptr<SchedClass> make_fair_class(const KernelConfig& config, Scheduler& core, unsigned cpus) {
+  if (config.scheduler == "rr") return std::make_unique<RoundRobinClass>(core, cpus, config.rr_quantum);
+  throw std::invalid_argument(fmt::format("unknown scheduler \"{}\" (known: rr)", config.scheduler));
+}
+
+}  // namespace
+
+KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace* trace)
+    : machine_(machine), config_(config), trace_(trace) {
+  if (config_.hz == 0 || config_.hz > 100'000) throw std::invalid_argument("kernel.hz must be from 1 to 100000");
+  if (config_.rr_quantum == 0) throw std::invalid_argument("kernel.rr_quantum must be positive");
+  if (machine_.cpu_count() > 64) throw std::invalid_argument("the kernel supports at most 64 CPUs");
+  kernel_page_table_ = std::make_unique<mmu::PageTable>(machine_.memory(), machine_.frames());
+  scheduler_ = std::make_unique<Scheduler>(*this, machine_.cpu_count());
+  scheduler_->set_fair_class(make_fair_class(config_, *scheduler_, machine_.cpu_count()));
+  vfs_ = std::make_unique<Vfs>(*this);
+}
+
+KernelCore::~KernelCore() {
+  tearing_down_ = true;
+  for (unsigned cpu = 0; cpu < machine_.cpu_count(); ++cpu) machine_.cpu(cpu).power_off();
+  // Unwind the tasks' fibers while everything they may touch still exists.
+  while (!tasks_.empty()) tasks_.erase(std::prev(tasks_.end()));
+  idle_tasks_.clear();
+}
+
+// ---- Programs, boot and power -------------------------------------------------------------
+
+const cpu::Cpu* KernelCore::running_cpu() {
+  sim::FiberRuntime& fibers = engine().fibers();
+  if (fibers.on_host()) return nullptr;
+  for (unsigned i = 0; i < machine_.cpu_count(); ++i) {
+    cpu::Cpu& cpu = machine_.cpu(i);
+    if (cpu.current() != nullptr && &cpu.current()->fiber() == &fibers.running()) return &cpu;
+  }
+  return nullptr;
+}
+
+void KernelCore::install_vectors() {
+  vectors_.set_syscall_entry([this](cpu::Cpu& cpu) { syscall_entry(cpu); });
+  vectors_.set(cpu::vector::kPageFault, [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_page_fault(cpu, frame); });
+  vectors_.set(cpu::vector::kDivideError,
+               [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_fatal_exception(cpu, frame, sys::kSigFpe); });
+  vectors_.set(cpu::vector::kGeneralProtection,
+               [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_fatal_exception(cpu, frame, sys::kSigSegv); });
+  vectors_.set(cpu::vector::kInvalidOpcode,
+               [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_fatal_exception(cpu, frame, sys::kSigIll); });
+  vectors_.set(cpu::vector::kDoubleFault,
+               [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_fatal_exception(cpu, frame, sys::kSigKill); });
+  const auto interrupt = [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_interrupt(cpu, frame); };
+  vectors_.set(Scheduler::kTimerVector, interrupt);
+  vectors_.set(Scheduler::kRescheduleVector, interrupt);
+  vectors_.set(kConsoleVector, interrupt);
+}
+
+void KernelCore::boot(user::Entry init_main) {
+  if (booted_) throw std::logic_error("the kernel is already booted");
+  booted_ = true;
+  install_vectors();
+  const sim::Tick now = engine().now();
+  const sim::Tick tick_period = sim::kSecond / config_.hz;
+  for (unsigned i = 0; i < machine_.cpu_count(); ++i) {
+    cpu::Cpu& cpu = machine_.cpu(i);
+    cpu.load_vector_table(&vectors_);
+    auto idle = std::make_unique<Task>(*this, 0, fmt::format("swapper/{}", i), [this, i] { idle_loop(i); });
+    idle->idle = true;
+    scheduler_->init_idle(i, *idle, now);
+    // The periodic tick, staggered across CPUs so that they do not all fire at once.
+    dev::LocalTimer& timer = machine_.timer(i);
+    timer.set_vector(Scheduler::kTimerVector);
+    timer.set_masked(false);
+    timer.arm_periodic(now + tick_period + (tick_period / machine_.cpu_count()) * i, tick_period);
+    cpu.start(idle->ctx());
+    idle_tasks_.push_back(std::move(idle));
+  }
+  machine_.interrupts().route(machine_.config().console_irq, kConsoleVector, 0);
+  machine_.interrupts().unmask(machine_.config().console_irq);
+
+  // init: pid 1, running /sbin/init, whose entry is the caller's followed by reaping.
+  register_program(Program{.name = "init",
+                           .main =
+                               [entry = std::move(init_main)](user::Process& self) {
+                                 const int status = entry ? entry(self) : 0;
+                                 int ignored = 0;
+                                 while (self.wait(&ignored) > 0) {
+                                 }
+                                 return status;
+                               },
+                           .text_bytes = 4096,
+                           .data_bytes = 4096,
+                           .bss_bytes = 4096},
+                   "/sbin/init");
+  Task* init = create_task("init");
+  init_ = init;
+  init->parent = nullptr;
+  init->pgid = init->sid = init->tid;
+  init->fs = std::make_shared<FsContext>(vfs_->initial_context());
+  init->files = std::make_shared<FileTable>();
+  init->sighand = std::make_shared<SignalHandlers>();
+  init->se.sched_class = &scheduler_->fair_class();
+  init->acct.arrival = now;
+  // fds 0, 1, 2 on the console, inherited by everything init starts.
+  for (int fd = 0; fd < 3; ++fd) {
+    auto console = vfs_->open(*init->fs, init->fs->cwd, "/dev/console", sys::kOpenReadWrite, 0, now);
+    (void)init->files->install(console.value());
+  }
+  // init starts by executing /sbin/init (what the kernel's kernel_init does).
+  init->entry = [](user::Process& self) { return self.execve("/sbin/init", {"init"}); };
+  // Until that execve, init runs on a bare address space with just a stack.
+  init->mm = AddressSpace::create(*this).value();
+  (void)init->mm->insert_vma(Vma{.start = layout::kStackTop - config_.stack_bytes, .end = layout::kStackTop,
+                                 .prot = sys::kProtRead | sys::kProtWrite, .kind = VmaKind::kStack});
+  init->user_stack_top = layout::kStackTop;
+  scheduler_->wake_up_new(*init, now, nullptr);
+}
+
+void KernelCore::power_off() {
+  halted_ = true;
+  for (unsigned i = 0; i < machine_.cpu_count(); ++i) machine_.timer(i).disarm();
+  for (unsigned i = 0; i < scheduler_->cpu_count(); ++i) {
+    RunQueue& rq = scheduler_->rq(i);
+    if (rq.hrtick->scheduled()) engine().cancel(*rq.hrtick);
+  }
+}
+
+void KernelCore::idle_loop(unsigned cpu_index) {
+  Task& idle = *idle_tasks_[cpu_index];
+  RunQueue& rq = scheduler_->rq(cpu_index);
+  {
+    // CPU bring-up: paging on the kernel's page table, with PCIDs if configured.
+    cpu::Cpu& cpu = idle.ctx().cpu();
+    cpu.write_cr3(kernel_root());
+    std::uint64_t cr4 = cpu.control().cr4 | cpu::cr4::kGlobalPages;
+    if (config_.pcid) cr4 |= cpu::cr4::kPcid;
+    cpu.write_cr4(cr4);
+    cpu.write_cr0(cpu.control().cr0 | cpu::cr0::kPaging | cpu::cr0::kWriteProtect);
+  }
+  for (;;) {
+    cpu::Cpu& cpu = idle.ctx().cpu();
+    cpu.disable_interrupts();
+    if (idle.need_resched || rq.nr_running > 0) {
+      scheduler_->schedule(idle);
+      continue;
+    }
+    // STI; HLT: an interrupt that made work since the check wakes it at once.
+    cpu.safe_halt();
+  }
+}
+
+// ---- Tasks ------------------------------------------------------------------------------------
+
+Task* KernelCore::find_task(pid_t tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+Task* KernelCore::create_task(std::string name) {
+  // Linux's pid allocation: the next free pid after the last one, wrapping at pid_max
+  // to 300 (low pids are for early daemons).
+  const pid_t limit = static_cast<pid_t>(config_.pid_max);
+  pid_t pid = last_pid_;
+  for (pid_t tries = 0; tries < limit; ++tries) {
+    pid = pid + 1 >= limit ? (last_pid_ == 0 ? 1 : 300) : pid + 1;
+    if (tasks_.count(pid) == 0) {
+      last_pid_ = pid;
+      auto task = std::make_unique<Task>(*this, pid, std::move(name));
+      Task* raw = task.get();
+      tasks_.emplace(pid, std::move(task));
+      reaped_.erase(pid);
+      return raw;
+    }
+  }
+  return nullptr;
+}
+
+TaskInfo KernelCore::info(const Task& task) const {
+  TaskInfo info;
+  info.tid = task.tid;
+  info.tgid = task.tgid;
+  info.ppid = task.parent != nullptr ? task.parent->tgid : 0;
+  info.pgid = task.pgid;
+  info.sid = task.sid;
+  info.name = task.name;
+  info.state = task.state;
+  info.exit_status = task.exit_status;
+  info.exited = task.state == TaskState::kZombie || task.state == TaskState::kDead;
+  info.accounting = task.acct;
+  info.accounting.minor_faults = task.acct.minor_faults;
+  return info;
+}
+
+void KernelCore::release_task(Task& task) {
+  TaskInfo final_info = info(task);
+  final_info.state = TaskState::kDead;
+  if (task.sibling_hook.is_linked()) task.sibling_hook.unlink();
+  if (task.thread_hook.is_linked()) task.thread_hook.unlink();
+  task.state = TaskState::kDead;
+  const pid_t tid = task.tid;
+  reaped_[tid] = std::move(final_info);
+  tasks_.erase(tid);
+}
+
+// ---- Programs ---------------------------------------------------------------------------------
+
+const Program* KernelCore::find_program(const std::string& name) const {
+  auto it = programs_.find(name);
+  return it == programs_.end() ? nullptr : &it->second;
+}
+
+// ---- Code handles -----------------------------------------------------------------------------
+
+std::uint64_t KernelCore::register_entry(user::Entry entry) {
+  const std::uint64_t handle = next_entry_handle_++;
+  entries_.emplace(handle, std::move(entry));
+  return handle;
+}
+
+std::optional<user::Entry> KernelCore::take_entry(std::uint64_t handle) {
+  auto it = entries_.find(handle);
+  if (it == entries_.end()) return std::nullopt;
+  user::Entry entry = std::move(it->second);
+  entries_.erase(it);
+  return entry;
+}
+
+// ---- PCIDs ------------------------------------------------------------------------------------
+
+std::uint16_t KernelCore::allocate_pcid() {
+  if (!config_.pcid) return 0;
+  if (!free_pcids_.empty()) {
+    const std::uint16_t pcid = free_pcids_.back();
+    free_pcids_.pop_back();
+    return pcid;
+  }
+  if (next_pcid_ < 4096) return next_pcid_++;
+  return 0;  // all 4095 in use: share PCID 0, whose entries are flushed on every switch
+}
+
+void KernelCore::release_pcid(std::uint16_t pcid) {
+  if (pcid != 0) free_pcids_.push_back(pcid);
+}
+
+// ---- Blocking ---------------------------------------------------------------------------------
+
+void KernelCore::wake_up_all(WaitQueue& queue, sim::Tick now, const cpu::Cpu* from) {
+  if (tearing_down_) return;
+  queue.for_each([&](Task& task) { scheduler_->wake_up(task, now, from); });
+}
+
+}  // namespace ossim::kernel

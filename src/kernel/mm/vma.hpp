@@ -1,0 +1,35 @@
+#pragma once
+
+// A virtual memory area: a page-aligned range of an address space with one protection and
+// one backing (anonymous memory, or a file at an offset), like Linux's vm_area_struct.
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "ossim/mmu/address.hpp"
+
+namespace ossim::kernel {
+
+class Inode;
+
+enum class VmaKind : std::uint8_t { kText, kData, kBss, kHeap, kStack, kMmap };
+std::string_view vma_kind_name(VmaKind kind);
+
+struct Vma {
+  mmu::VirtAddr start = 0;  // first byte
+  mmu::VirtAddr end = 0;    // one past the last byte
+  int prot = 0;             // kProtRead | kProtWrite | kProtExec
+  bool shared = false;      // kMapShared: writes are seen by every mapper; no copy-on-write
+  VmaKind kind = VmaKind::kMmap;
+  /// File backing: page i of the VMA holds the file's bytes at file_offset + i * 4 KiB,
+  /// up to file_bytes of the VMA; the rest of the page (and of the VMA) reads as zero.
+  std::shared_ptr<Inode> file;
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_bytes = 0;
+
+  std::uint64_t length() const { return end - start; }
+  bool contains(mmu::VirtAddr address) const { return address >= start && address < end; }
+};
+
+}  // namespace ossim::kernel

@@ -1,0 +1,54 @@
+#pragma once
+
+// The scheduling-class interface: what a policy implements (Linux's struct sched_class).
+// The core (Scheduler) owns the per-CPU run queues, the states and the switch; a class
+// only orders the runnable tasks of one run queue.
+//
+// Conventions the core keeps:
+//   - enqueue() when a task becomes runnable on this run queue (new, woken, migrated in),
+//     dequeue() when it stops being runnable here (blocks, exits, migrates out). The
+//     running task counts as queued (on_rq) while it runs.
+//   - pick_next() chooses the task to run next and takes it out of the class's ordering
+//     while it runs; put_prev() is called when the running task stops running, whether it
+//     is still queued (preempted, yielded: put it back) or not (it blocked and was
+//     dequeued first).
+//   - task_tick() runs on every timer tick for the running task; it may set
+//     rq.curr->need_resched. check_preempt() runs when a task is woken or created on the
+//     run queue and may preempt the running one the same way.
+//   - slice_end() tells the core when the running task's slice ends, so that the core
+//     can preempt it at that exact time (the hrtick); kTickNever means "only at ticks".
+
+#include <cstdint>
+#include <string_view>
+
+#include "ossim/sim/tick.hpp"
+
+namespace ossim::kernel {
+
+class Task;
+struct RunQueue;
+
+enum class EnqueueReason : std::uint8_t { kNew, kWakeup, kMigrate, kRequeue };
+enum class DequeueReason : std::uint8_t { kSleep, kExit, kMigrate, kRequeue };
+
+class SchedClass {
+ public:
+  virtual ~SchedClass() = default;
+  virtual std::string_view name() const = 0;
+
+  virtual void enqueue(RunQueue& rq, Task& task, EnqueueReason reason) = 0;
+  virtual void dequeue(RunQueue& rq, Task& task, DequeueReason reason) = 0;
+  /// The next task to run, or nullptr when this class has none runnable.
+  virtual Task* pick_next(RunQueue& rq) = 0;
+  virtual void put_prev(RunQueue& rq, Task& prev) = 0;
+  virtual void task_tick(RunQueue& rq, Task& curr) = 0;
+  virtual void check_preempt(RunQueue& rq, Task& woken) = 0;
+  /// The CPU a waking or new task should run on (among `allowed`), given its last CPU.
+  virtual unsigned select_cpu(Task& task, unsigned prev_cpu) = 0;
+  /// sched_yield() by the running task.
+  virtual void yield(RunQueue& rq, Task& curr) = 0;
+  /// The time the running task's slice ends, or kTickNever.
+  virtual sim::Tick slice_end(RunQueue& rq, Task& curr) = 0;
+};
+
+}  // namespace ossim::kernel

@@ -1,0 +1,126 @@
+#pragma once
+
+// The scheduling core (Linux's kernel/sched/core.c): per-CPU run queues, task states,
+// wakeups, the timer tick, and schedule() / context_switch(). Policies live behind the
+// SchedClass interface (sched_class.hpp); the core never orders tasks itself.
+//
+// Execution model. schedule() runs on the fiber of the task giving up its CPU. It picks
+// the next task and switches to it directly (Cpu::switch_to); it returns when some CPU
+// switches back to the task, possibly another CPU. A task that is woken while it is still
+// current on its CPU (it is between setting its state and switching away) is queued on that
+// CPU's run queue only, so no other CPU can pick it before the switch has happened (the
+// role of Linux's on_cpu check in try_to_wake_up).
+//
+// The kernel is not preemptible (CONFIG_PREEMPT_NONE): need_resched is acted on when a
+// task returns to user mode, blocks, yields or exits.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "ossim/sim/event.hpp"
+#include "ossim/sim/tick.hpp"
+#include "kernel/sched/sched_class.hpp"
+
+namespace ossim::cpu {
+class Cpu;
+}
+
+namespace ossim::kernel {
+
+class KernelCore;
+class Task;
+
+/// One CPU's run queue.
+struct RunQueue {
+  unsigned cpu = 0;
+  Task* curr = nullptr;           // the task on the CPU (the idle task when none)
+  Task* idle = nullptr;
+  Task* switched_from = nullptr;  // the previous task, until the switch is finished
+  std::uint64_t nr_running = 0;   // runnable tasks here, the running one included (not idle)
+  std::uint64_t switches = 0;
+  sim::Tick idle_since = 0;       // when the idle task last went on the CPU
+  sim::Tick idle_time = 0;
+  Task* hrtick_task = nullptr;
+  /// The address space whose page table the CPU has loaded (nullptr: the kernel's). Only
+  /// compared, never dereferenced: it may be gone (then its CR3 was replaced first).
+  const void* loaded_mm = nullptr;    // whose slice the hrtick event ends
+  std::unique_ptr<sim::CallbackEvent> hrtick;
+};
+
+class Scheduler {
+ public:
+  /// Interrupt vectors the core uses: Linux's LOCAL_TIMER_VECTOR and RESCHEDULE_VECTOR.
+  static constexpr std::uint8_t kTimerVector = 0xEC;
+  static constexpr std::uint8_t kRescheduleVector = 0xFD;
+
+  Scheduler(KernelCore& kernel, unsigned cpus);
+  /// The policy of the fair slot (every task's class until the scheduling issue's stack).
+  void set_fair_class(std::unique_ptr<SchedClass> fair_class) { fair_ = std::move(fair_class); }
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  ~Scheduler();
+
+  unsigned cpu_count() const { return static_cast<unsigned>(rqs_.size()); }
+  RunQueue& rq(unsigned cpu) { return rqs_[cpu]; }
+  const RunQueue& rq(unsigned cpu) const { return rqs_[cpu]; }
+  SchedClass& fair_class() { return *fair_; }
+
+  /// Makes `idle` the idle task of `cpu` and its current task (boot).
+  void init_idle(unsigned cpu, Task& idle, sim::Tick now);
+
+  /// Gives up the CPU that `prev` (the current task of its CPU, running this) is on.
+  /// If prev's state is not RUNNING it is dequeued (it blocks); otherwise it stays
+  /// runnable. Returns when prev runs again.
+  void schedule(Task& prev);
+  /// The last switch of an exiting task: picks the next task and hands the CPU to it as
+  /// the caller's fiber ends. The caller returns from its fiber body right after.
+  void switch_from_dead(Task& dead);
+  /// Called first by a task that has just been switched to for the first time (what
+  /// schedule()'s tail does for a task that was switched out before).
+  void finish_first_switch(Task& self);
+
+  /// try_to_wake_up: a sleeping task becomes runnable; false if it was not asleep.
+  /// `now` is the waker's time (its CPU clock, or the event time on the host).
+  bool wake_up(Task& task, sim::Tick now, const cpu::Cpu* waker_cpu);
+  /// A new task's first enqueue (wake_up_new_task).
+  void wake_up_new(Task& task, sim::Tick now, const cpu::Cpu* waker_cpu);
+  /// Removes an exiting task that is not running... (unused for running tasks).
+  /// The periodic tick on `cpu` (timer interrupt context).
+  void tick(cpu::Cpu& cpu);
+  /// sched_yield() by the current task.
+  void yield(Task& curr);
+  /// The hrtick: preempts the slice's task when its slice ends.
+  void arm_hrtick(RunQueue& rq, Task& next, sim::Tick now);
+
+  /// An address space is going away: no CPU may skip loading CR3 on the strength of
+  /// having it loaded (a new one could reuse its address).
+  void forget_mm(const void* mm) {
+    for (RunQueue& rq : rqs_) {
+      if (rq.loaded_mm == mm) rq.loaded_mm = nullptr;
+    }
+  }
+  /// Brings the runtime accounting of rq.curr up to `now`.
+  void update_curr(RunQueue& rq, sim::Tick now);
+  /// Asks the CPU of `rq` to reschedule: sets need_resched on its current task and, if
+  /// the CPU is not the caller's, interrupts it (an IPI from a CPU, or the timer
+  /// interrupt's equivalent from the host).
+  void resched(RunQueue& rq, sim::Tick now, const cpu::Cpu* from);
+
+ private:
+  Task& pick_next(RunQueue& rq, sim::Tick now);
+  void context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now);
+  void finish_switch(RunQueue& rq, Task& self);
+  /// The CR3 value to load when switching from prev to next, if any.
+  std::optional<std::uint64_t> switch_mm(RunQueue& rq, Task& prev, Task& next);
+  void enqueue(RunQueue& rq, Task& task, EnqueueReason reason, sim::Tick now);
+  void dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tick now);
+  void on_hrtick(RunQueue& rq);
+
+  KernelCore& kernel_;
+  std::unique_ptr<SchedClass> fair_;
+  std::vector<RunQueue> rqs_;
+};
+
+}  // namespace ossim::kernel

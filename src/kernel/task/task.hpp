@@ -1,0 +1,140 @@
+#pragma once
+
+// The task: what Linux's task_struct is. One per thread of execution; the threads of a
+// process share a thread-group id (tgid) and, through reference-counted pointers, an
+// address space, a file table, a file-system context and signal handlers.
+//
+// A task's fiber (its cpu::Context) is both its user-mode execution and its kernel stack:
+// syscalls and faults run on it. The task is owned by the kernel's TaskTable until it is
+// reaped.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/set_hook.hpp>
+
+#include "ossim/sys/types.hpp"
+#include "ossim/cpu/context.hpp"
+#include "ossim/kernel/task_info.hpp"
+#include "ossim/sim/event.hpp"
+#include "ossim/sim/tick.hpp"
+#include "ossim/user/process.hpp"
+#include "kernel/task/wait_queue.hpp"
+
+namespace ossim::kernel {
+
+class AddressSpace;
+class FileTable;
+class FsContext;
+class SignalHandlers;
+class SchedClass;
+class KernelCore;
+
+using sys::pid_t;
+using ChildHook = boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+/// The scheduler's view of a task (Linux's sched_entity plus the policy fields of the
+/// task). A policy class may use the `policy_data` words, and the task's run_list and
+/// tree_node hooks, as it likes.
+struct SchedEntity {
+  SchedClass* sched_class = nullptr;
+  std::uint64_t policy_data[4] = {};              // policy-private state
+  int policy = 0;        // SCHED_OTHER, SCHED_FIFO, SCHED_RR...
+  int priority = 0;      // rt priority 1-99 for real-time classes
+  int nice = 0;
+  sim::Tick slice_start = 0;       // when the current slice began (exec_start)
+  sim::Tick slice_runtime = 0;     // runtime within the current slice
+  sim::Tick total_runtime = 0;     // sum_exec_runtime
+  sim::Tick enqueued_at = 0;       // when it last became runnable and was queued
+  unsigned cpu = 0;                // the CPU whose run queue holds it (or last ran it)
+  bool on_rq = false;              // runnable: queued or running
+  bool on_cpu = false;             // current on some CPU (the switch away may be unfinished)
+};
+
+/// Everything that ends a task's code: thrown by exit paths, caught at the fiber base.
+struct TaskExitUnwind {};
+/// Thrown by execve once the new image is in place; the task's base runs the new entry.
+struct ExecUnwind {};
+
+class Task {
+ public:
+  /// A task whose fiber will run `body`, or KernelCore::task_main when it is empty.
+  Task(KernelCore& owner, pid_t id, std::string comm, std::function<void()> body = {});
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task();
+
+  bool is_thread_group_leader() const { return group_leader == this; }
+  bool is_kernel_thread() const { return !mm; }
+  bool runnable() const { return state == TaskState::kRunning; }
+  cpu::Context& ctx() { return *context; }
+
+  // --- identity, filled by fork/clone --------------------------------------------------
+  KernelCore& kernel;
+  pid_t tid;
+  pid_t tgid;
+  std::string name;               // comm
+  bool idle = false;              // a CPU's idle task (pid 0)
+  Task* parent = nullptr;         // who gets kSigChld and reaps it (real_parent)
+  Task* group_leader = this;
+  pid_t pgid = 0;
+  pid_t sid = 0;
+  sys::uid_t uid = 0;
+  sys::gid_t gid = 0;
+  ChildHook sibling_hook;         // in parent->children
+  ChildHook thread_hook;          // in group_leader->threads
+  using ChildList = boost::intrusive::list<
+      Task, boost::intrusive::member_hook<Task, ChildHook, &Task::sibling_hook>,
+      boost::intrusive::constant_time_size<false>>;
+  using ThreadList = boost::intrusive::list<
+      Task, boost::intrusive::member_hook<Task, ChildHook, &Task::thread_hook>,
+      boost::intrusive::constant_time_size<false>>;
+  ChildList children;             // tasks whose parent is this one
+  ThreadList threads;             // leader only: the other threads of the group
+
+  // --- state ------------------------------------------------------------------------------
+  TaskState state = TaskState::kRunning;
+  bool need_resched = false;
+  bool exiting = false;           // do_exit has begun
+  bool thread_entry = false;      // the entry is a clone(kCloneThread) function: returning exits the thread only
+  bool group_exiting = false;     // leader: the whole group is exiting with group_exit_status
+  int group_exit_status = 0;
+  Task* exec_survivor = nullptr;  // leader: the thread whose execve is killing the others
+  int exit_status = 0;            // wait status encoding (exited_status / signaled_status)
+  int exit_signal = 17;           // kSigChld for processes; -1 for threads (no notification)
+  std::uint64_t pending_signals = 0;  // bit (n-1) for signal n
+  std::uint64_t blocked_signals = 0;
+  WaitQueue child_exit;           // leader: wait4 by any thread of the group sleeps here
+  std::uint64_t child_events = 0; // leader: bumped when a child's state changes
+
+  // --- resources (shared between threads as the clone flags say) ----------------------
+  std::shared_ptr<AddressSpace> mm;
+  std::shared_ptr<FileTable> files;
+  std::shared_ptr<FsContext> fs;
+  std::shared_ptr<SignalHandlers> sighand;
+
+  // --- scheduling and accounting ------------------------------------------------------
+  SchedEntity se;
+  boost::intrusive::list_member_hook<> run_list;  // FIFO/RR queues of a policy class
+  boost::intrusive::set_member_hook<> tree_node;  // ordered queues (CFS, EDF...)
+  TaskAccounting acct;
+  bool in_user = false;           // user time is accruing (between kernel entries)
+  sim::Tick mode_since = 0;       // when the current user or system stint began
+  sim::CallbackEvent sleep_timer; // nanosleep and timed waits: wakes the task
+  bool timer_fired = false;
+  void on_sleep_timer();
+
+  // --- code --------------------------------------------------------------------------
+  /// What the task runs when its fiber starts or after an exec.
+  user::Entry entry;
+  std::uint64_t user_stack_top = 0;  // rsp for the entry (argv block after exec)
+  bool entry_is_exec_image = false;  // the entry is a program's main, with argc at rsp
+  std::unique_ptr<cpu::Context> context;
+  user::Process process;
+};
+
+}  // namespace ossim::kernel

@@ -1,0 +1,47 @@
+#pragma once
+
+// A booted machine for kernel tests: an engine, a machine, a kernel with ideal costs
+// (unless the test sets others), and a helper to run init's entry to completion.
+
+#include <memory>
+#include <string>
+
+#include "ossim/sys/flags.hpp"
+#include "ossim/kernel/kernel.hpp"
+#include "ossim/machine/machine.hpp"
+#include "ossim/sim/engine.hpp"
+#include "ossim/user/process.hpp"
+#include "kernel/kernel_core.hpp"
+
+namespace ossim::testing {
+
+struct KernelFixture {
+  explicit KernelFixture(unsigned cpus = 1, kernel::KernelConfig config = ideal_config(),
+                         std::uint64_t memory_bytes = std::uint64_t{64} << 20)
+      : engine({.seed = 7}),
+        machine(engine, MachineConfig{.cpus = cpus, .memory_bytes = memory_bytes}),
+        kernel(machine, config) {}
+
+  static kernel::KernelConfig ideal_config() {
+    kernel::KernelConfig config;
+    config.costs = kernel::CostModel::ideal();
+    return config;
+  }
+
+  /// Boots with `init_main` as init's entry and runs until the machine powers off (or
+  /// `limit` of simulated time passes). Returns init's wait status.
+  int run(user::Entry init_main, sim::Tick limit = 10 * sim::kSecond) {
+    kernel.boot(std::move(init_main));
+    engine.run_until(limit);
+    return kernel.init_status();
+  }
+
+  kernel::KernelCore& core() { return kernel.core(); }
+  std::uint64_t free_frames() { return machine.frames().free_frames(); }
+
+  sim::Engine engine;
+  Machine machine;
+  kernel::Kernel kernel;
+};
+
+}  // namespace ossim::testing
