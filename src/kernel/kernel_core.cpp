@@ -135,6 +135,7 @@ void KernelCore::power_off() {
   for (unsigned i = 0; i < machine_.cpu_count(); ++i) machine_.timer(i).disarm();
   for (unsigned i = 0; i < scheduler_->cpu_count(); ++i) {
     RunQueue& rq = scheduler_->rq(i);
+    rq.hrtick_task = nullptr;
     if (rq.hrtick->scheduled()) engine().cancel(*rq.hrtick);
   }
 }
@@ -211,6 +212,7 @@ void KernelCore::release_task(Task& task) {
   if (task.sibling_hook.is_linked()) task.sibling_hook.unlink();
   if (task.thread_hook.is_linked()) task.thread_hook.unlink();
   task.state = TaskState::kDead;
+  trace::task_reaped(*this, task, now(running_cpu()));
   const pid_t tid = task.tid;
   reaped_[tid] = std::move(final_info);
   tasks_.erase(tid);

@@ -31,6 +31,7 @@
 #include "kernel/result.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "kernel/task/task.hpp"
+#include "kernel/trace_points.hpp"
 
 namespace ossim::sim {
 class Trace;
@@ -69,6 +70,7 @@ class KernelCore final : public user::CodeRegistry {
   Vfs& vfs() { return *vfs_; }
   ConsoleState& console_state() { return console_; }
   sim::Trace* trace() { return trace_; }
+  trace::Tracks& trace_tracks() { return trace_tracks_; }
   KernelStats& stats() { return stats_; }
   const KernelStats& stats() const { return stats_; }
 
@@ -170,6 +172,7 @@ class KernelCore final : public user::CodeRegistry {
   Machine& machine_;
   KernelConfig config_;
   sim::Trace* trace_;
+  trace::Tracks trace_tracks_;
   KernelStats stats_;
   cpu::VectorTable vectors_;
   std::unique_ptr<mmu::PageTable> kernel_page_table_;

@@ -5,11 +5,15 @@
 // glance.
 
 #include <cstdint>
+#include <vector>
 
 #include "ossim/sim/tick.hpp"
 
 namespace ossim::cpu {
 class Cpu;
+}
+namespace ossim::sim {
+class Trace;
 }
 
 namespace ossim::kernel {
@@ -20,6 +24,20 @@ struct RunQueue;
 enum class FaultOutcome : std::uint8_t;
 
 namespace trace {
+
+/// The kernel's tracks in the trace, made on first use and remembered.
+class Tracks {
+ public:
+  std::uint32_t cpu(sim::Trace& trace, unsigned cpu);
+  std::uint32_t runqueue(sim::Trace& trace, unsigned cpu);
+  std::uint32_t free_frames(sim::Trace& trace);
+
+ private:
+  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+  std::vector<std::uint32_t> cpus_;
+  std::vector<std::uint32_t> runqueues_;
+  std::uint32_t free_frames_ = kNone;
+};
 
 void runqueue_length(KernelCore& kernel, const RunQueue& rq, sim::Tick now);
 void task_woken(KernelCore& kernel, Task& task, sim::Tick now, const cpu::Cpu* waker);
@@ -32,6 +50,8 @@ void page_fault(KernelCore& kernel, Task& task, cpu::Cpu& cpu, std::uint64_t add
 void exception(KernelCore& kernel, Task& task, cpu::Cpu& cpu, std::uint8_t vector, int signal);
 void signal(KernelCore& kernel, Task& task, int signal, sim::Tick now);
 void task_exit(KernelCore& kernel, Task& task, sim::Tick now);
+void task_renamed(KernelCore& kernel, Task& task);
+void task_reaped(KernelCore& kernel, Task& task, sim::Tick now);
 
 }  // namespace trace
 }  // namespace ossim::kernel

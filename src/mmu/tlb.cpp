@@ -51,19 +51,30 @@ void Tlb::insert_absent(const TlbEntry& entry) {
   // halves (even and odd ways) to halve the chain of dependent comparisons.
   const std::size_t set = first_way(entry.tag);
   const std::uint64_t* const stamps = &stamps_[set];
-  std::size_t oldest[2] = {0, 1};
-  std::uint64_t oldest_stamp[2] = {stamps[0], ways_ > 1 ? stamps[1] : ~std::uint64_t{0}};
-  for (std::size_t way = 2; way < ways_; ++way) {
-    const std::size_t half = way & 1;
-    const std::uint64_t stamp = stamps[way];
-    const bool older = stamp < oldest_stamp[half];
-    oldest_stamp[half] = older ? stamp : oldest_stamp[half];
-    oldest[half] = older ? way : oldest[half];
+  std::size_t even = 0;
+  std::size_t odd = 1;
+  std::uint64_t even_stamp = stamps[0];
+  std::uint64_t odd_stamp = ways_ > 1 ? stamps[1] : ~std::uint64_t{0};
+  std::size_t way = 2;
+  for (; way + 1 < ways_; way += 2) {
+    const std::uint64_t stamp0 = stamps[way];
+    const std::uint64_t stamp1 = stamps[way + 1];
+    const bool older0 = stamp0 < even_stamp;
+    const bool older1 = stamp1 < odd_stamp;
+    even_stamp = older0 ? stamp0 : even_stamp;
+    even = older0 ? way : even;
+    odd_stamp = older1 ? stamp1 : odd_stamp;
+    odd = older1 ? way + 1 : odd;
+  }
+  if (way < ways_) {
+    const bool older = stamps[way] < even_stamp;
+    even_stamp = older ? stamps[way] : even_stamp;
+    even = older ? way : even;
   }
   // Stamps are distinct except the zeros of empty ways; on a tie the lower way comes first.
-  const bool odd = oldest_stamp[1] < oldest_stamp[0] || (oldest_stamp[1] == oldest_stamp[0] && oldest[1] < oldest[0]);
-  std::size_t slot = set + oldest[odd ? 1 : 0];
-  if (oldest_stamp[odd ? 1 : 0] != 0) {
+  const bool take_odd = odd_stamp < even_stamp || (odd_stamp == even_stamp && odd < even);
+  std::size_t slot = set + (take_odd ? odd : even);
+  if ((take_odd ? odd_stamp : even_stamp) != 0) {
     if (replacement_ == TlbReplacement::kRandom) slot = set + random_.uniform_below(ways_);
     ++stats_.evictions;
   }

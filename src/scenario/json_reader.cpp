@@ -229,6 +229,28 @@ std::uint64_t parse_bytes(std::string_view text, std::string_view where) {
   throw ScenarioError(fmt::format("{}: bad size \"{}\" ({})", where, text, reason));
 }
 
+std::string format_duration(sim::Tick ticks) {
+  // Largest unit first; "µs" is left out so that the text stays ASCII.
+  constexpr std::array<Unit, 5> kUnits{{{"s", sim::kSecond},
+                                        {"ms", sim::kMillisecond},
+                                        {"us", sim::kMicrosecond},
+                                        {"ns", sim::kNanosecond},
+                                        {"ps", sim::kPicosecond}}};
+  for (const Unit& unit : kUnits) {
+    if (ticks % unit.scale == 0 && (ticks != 0 || unit.scale == sim::kMillisecond)) {
+      return fmt::format("{}{}", ticks / unit.scale, unit.name);
+    }
+  }
+  return fmt::format("{}ps", ticks);
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  for (auto it = kByteUnits.rbegin(); it != kByteUnits.rend(); ++it) {
+    if (bytes != 0 && bytes % it->scale == 0) return fmt::format("{}{}", bytes / it->scale, it->name);
+  }
+  return fmt::format("{}B", bytes);
+}
+
 JsonReader::JsonReader(const Json& value, std::string path) : value_(&value), path_(std::move(path)) {
   if (!value.is_object()) throw ScenarioError(prefix(path_) + "expected an object, got " + show(value));
 }

@@ -34,15 +34,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ossim/scenario/scenario_error.hpp"
 #include "ossim/sim/tick.hpp"
 
 namespace ossim::scenario {
-
-/// A scenario that cannot be loaded. The message names the key path and the problem.
-class ScenarioError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // Duration and size texts, for the reader and for command-line options. `where` starts
 // the error message (a key path, or an option such as "--end").
@@ -55,6 +50,11 @@ sim::Tick parse_duration(std::string_view text, std::string_view where);
 // "256MiB", "4KiB", "1GiB", "2TiB", "512B", or digits alone (bytes). Rejects fractions
 // of a byte ("0.1KiB") and values past 2^64 - 1.
 std::uint64_t parse_bytes(std::string_view text, std::string_view where);
+// The inverses, for writing a configuration back: the largest unit that keeps the value
+// whole ("10ms", "1500us", "0ps"; "256MiB", "4097B"), so that parsing the text gives the
+// value back exactly.
+std::string format_duration(sim::Tick ticks);
+std::string format_bytes(std::uint64_t bytes);
 
 class JsonReader {
  public:

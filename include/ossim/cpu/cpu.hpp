@@ -229,7 +229,7 @@ class Cpu final : public dev::InterruptTarget {
           } else {
             std::memcpy(data, host, bytes);
           }
-          if (bytes <= 8) {
+          if (bytes != 0 && bytes <= 8) {
             advance_by(one_access_);
           } else {
             advance(access_cycles(bytes));

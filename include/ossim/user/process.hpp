@@ -170,6 +170,22 @@ class Process {
   /// the kernel before the entry runs.
   void set_entry_stack(VirtAddr stack_pointer) { entry_stack_ = stack_pointer; }
 
+  // ---- The runtime's own state (libc's static variables) -------------------------------
+  /// Where the heap starts (the break after execve); malloc keeps its root there.
+  VirtAddr heap_base() const { return heap_base_; }
+  bool heap_initialised() const { return heap_initialised_; }
+  void mark_heap_initialised() { heap_initialised_ = true; }
+  /// Set by the kernel: a new image's heap (execve), or a copy of the parent's runtime
+  /// state (fork and clone), as a C library's variables would be.
+  void reset_runtime(VirtAddr heap_base) {
+    heap_base_ = heap_base;
+    heap_initialised_ = false;
+  }
+  void inherit_runtime(const Process& parent) {
+    heap_base_ = parent.heap_base_;
+    heap_initialised_ = parent.heap_initialised_;
+  }
+
  private:
   /// Bytes below the simulated stack pointer, released when it goes out of scope: where
   /// the wrappers put strings and structures they pass by pointer.
@@ -178,6 +194,8 @@ class Process {
   cpu::Context* context_;
   CodeRegistry* code_;
   VirtAddr entry_stack_ = 0;
+  VirtAddr heap_base_ = 0;
+  bool heap_initialised_ = false;
 };
 
 }  // namespace ossim::user

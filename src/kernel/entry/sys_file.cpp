@@ -18,6 +18,22 @@ namespace {
 constexpr std::uint64_t kMaxIo = 0x7ffff000;
 /// Bounce-buffer bytes per step; larger transfers loop.
 constexpr std::size_t kChunk = 64 * 1024;
+/// Transfers up to this size bounce through the kernel stack instead of the heap.
+constexpr std::size_t kSmallIo = 512;
+
+/// The kernel's bounce buffer for one read or write: on the stack for small transfers.
+class BounceBuffer {
+ public:
+  explicit BounceBuffer(std::uint64_t count) {
+    if (count > kSmallIo) heap_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(count, kChunk)));
+  }
+  std::byte* data() { return heap_.empty() ? small_ : heap_.data(); }
+  std::size_t size() const { return heap_.empty() ? kSmallIo : heap_.size(); }
+
+ private:
+  std::byte small_[kSmallIo];
+  std::vector<std::byte> heap_;
+};
 
 Result<std::shared_ptr<File>> file_of(SyscallCall& call, std::uint64_t fd_argument) {
   const int fd = static_cast<int>(fd_argument);
@@ -68,7 +84,7 @@ SyscallResult sys_read(SyscallCall& call) {
   const std::uint64_t count = std::min(call.args[2], kMaxIo);
   if (!user_range_ok(buffer, count)) return Errno::kEFAULT;
   IoContext io{call.kernel, call.task};
-  std::vector<std::byte> bounce(std::min<std::uint64_t>(count, kChunk));
+  BounceBuffer bounce(count);
   std::uint64_t done = 0;
   while (done < count) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, bounce.size()));
@@ -95,7 +111,7 @@ SyscallResult sys_write(SyscallCall& call) {
   const std::uint64_t count = std::min(call.args[2], kMaxIo);
   if (!user_range_ok(buffer, count)) return Errno::kEFAULT;
   IoContext io{call.kernel, call.task};
-  std::vector<std::byte> bounce(std::min<std::uint64_t>(count, kChunk));
+  BounceBuffer bounce(count);
   std::uint64_t done = 0;
   while (done < count) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(count - done, bounce.size()));
@@ -108,10 +124,6 @@ SyscallResult sys_write(SyscallCall& call) {
     }
     done += put.value();
     if (put.value() < want) break;
-  }
-  if (count == 0) {
-    // write(fd, buf, 0) still checks a pipe's readers? Linux returns 0 at once.
-    return 0;
   }
   return static_cast<std::int64_t>(done);
 }

@@ -7,6 +7,7 @@
 #include "ossim/sys/flags.hpp"
 #include "kernel/fs/inode.hpp"
 #include "kernel/kernel_core.hpp"
+#include "kernel/mm/shared_memory.hpp"
 
 namespace ossim::kernel {
 
@@ -115,6 +116,7 @@ void AddressSpace::split_at(VirtAddr address) {
   const std::uint64_t head_bytes = address - vma.start;
   tail.file_offset = vma.file_offset + head_bytes;
   tail.file_bytes = vma.file_bytes > head_bytes ? vma.file_bytes - head_bytes : 0;
+  tail.shared_offset = vma.shared_offset + head_bytes;
   vma.end = address;
   vma.file_bytes = std::min(vma.file_bytes, head_bytes);
   vmas_.emplace(address, std::move(tail));
@@ -160,6 +162,8 @@ Result<VirtAddr> AddressSpace::mmap(VirtAddr hint, std::uint64_t length, int pro
     vma.file = std::move(file);
     vma.file_offset = offset;
     vma.file_bytes = length;
+  } else if (vma.shared) {
+    vma.shared_memory = std::make_shared<SharedMemory>(kernel_.machine().memory(), kernel_.machine().frames());
   }
   OSSIM_TRY(insert_vma(std::move(vma)));
   return address;
@@ -249,7 +253,9 @@ VirtAddr AddressSpace::brk(VirtAddr requested) {
 // ---- Pages ----------------------------------------------------------------------------------
 
 pte::Entry AddressSpace::pte_flags(const Vma& vma) {
-  pte::Entry flags = pte::kPresent | pte::kUser;
+  // A PROT_NONE page keeps its frame but loses the user bit, so every user access faults
+  // (and the fault handler, seeing PROT_NONE, signals SIGSEGV).
+  pte::Entry flags = pte::kPresent | (vma.prot == sys::kProtNone ? 0 : pte::kUser);
   if ((vma.prot & sys::kProtWrite) != 0) flags |= pte::kWritable;
   if ((vma.prot & sys::kProtExec) == 0) flags |= pte::kNoExecute;
   return flags;
@@ -340,6 +346,16 @@ FaultOutcome AddressSpace::handle_fault(VirtAddr address, std::uint32_t error_co
     return FaultOutcome::kMinor;
   }
 
+  if (vma->shared_memory) {
+    // Shared anonymous: map the object's page, whoever touched it first.
+    const auto shared = vma->shared_memory->page((vma->shared_offset + (page - vma->start)) / kPageBytes);
+    if (!shared || !table_->map(page, mmu::address_of(*shared), mmu::PageSize::k4K, pte_flags(*vma))) {
+      return FaultOutcome::kOutOfMemory;
+    }
+    get_frame(*shared);
+    ++resident_pages_;
+    return FaultOutcome::kMinor;
+  }
   const auto frame = kernel_.machine().frames().allocate(0, reinterpret_cast<std::uintptr_t>(this));
   if (!frame) return FaultOutcome::kOutOfMemory;
   if (!fill_page(*vma, page, *frame) ||

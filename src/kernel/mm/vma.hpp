@@ -12,6 +12,7 @@
 namespace ossim::kernel {
 
 class Inode;
+class SharedMemory;
 
 enum class VmaKind : std::uint8_t { kText, kData, kBss, kHeap, kStack, kMmap };
 std::string_view vma_kind_name(VmaKind kind);
@@ -27,6 +28,10 @@ struct Vma {
   std::shared_ptr<Inode> file;
   std::uint64_t file_offset = 0;
   std::uint64_t file_bytes = 0;
+  /// Anonymous shared backing (MAP_SHARED | MAP_ANONYMOUS): page i of the VMA is the
+  /// object's page shared_offset / 4 KiB + i.
+  std::shared_ptr<SharedMemory> shared_memory;
+  std::uint64_t shared_offset = 0;
 
   std::uint64_t length() const { return end - start; }
   bool contains(mmu::VirtAddr address) const { return address >= start && address < end; }

@@ -37,7 +37,8 @@ class RoundRobinClass final : public SchedClass {
 
  private:
   using Queue = boost::intrusive::list<
-      Task, boost::intrusive::member_hook<Task, boost::intrusive::list_member_hook<>, &Task::run_list>>;
+      Task, boost::intrusive::member_hook<Task, boost::intrusive::list_member_hook<Task::AutoUnlink>, &Task::run_list>,
+      boost::intrusive::constant_time_size<false>>;
   Scheduler& core_;
   sim::Tick quantum_;
   std::vector<Queue> queues_;

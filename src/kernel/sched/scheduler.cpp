@@ -230,22 +230,26 @@ void Scheduler::switch_from_dead(Task& dead) {
 }
 
 void Scheduler::arm_hrtick(RunQueue& rq, Task& next, sim::Tick now) {
-  sim::Engine& engine = kernel_.engine();
-  const sim::Tick end = &next == rq.idle ? sim::kTickNever : next.se.sched_class->slice_end(rq, next);
-  if (end == sim::kTickNever) {
-    if (rq.hrtick->scheduled()) engine.cancel(*rq.hrtick);
-    rq.hrtick_task = nullptr;
-    return;
-  }
-  rq.hrtick_task = &next;
   (void)now;
-  engine.reschedule(*rq.hrtick, end);
+  const sim::Tick end = &next == rq.idle ? sim::kTickNever : next.se.sched_class->slice_end(rq, next);
+  rq.hrtick_task = end == sim::kTickNever ? nullptr : &next;
+  rq.hrtick_deadline = end;
+  if (end == sim::kTickNever) return;  // a pending hrtick finds nothing to do and stops
+  // Lazy: an hrtick already due no later than the new deadline stays; when it fires it
+  // re-arms itself for the real deadline. Most switches then touch no event at all.
+  if (rq.hrtick->scheduled() && rq.hrtick->when() <= end) return;
+  kernel_.engine().reschedule(*rq.hrtick, end);
 }
 
 void Scheduler::on_hrtick(RunQueue& rq) {
-  if (rq.hrtick_task != rq.curr || rq.curr == rq.idle) return;
+  if (rq.hrtick_task == nullptr || rq.hrtick_task != rq.curr || rq.curr == rq.idle) return;
+  const sim::Tick now = kernel_.engine().now();
+  if (now < rq.hrtick_deadline) {
+    kernel_.engine().schedule(*rq.hrtick, rq.hrtick_deadline);
+    return;
+  }
   rq.hrtick_task = nullptr;
-  resched(rq, kernel_.engine().now(), nullptr);
+  resched(rq, now, nullptr);
 }
 
 void Scheduler::tick(cpu::Cpu& cpu) {

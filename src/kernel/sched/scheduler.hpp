@@ -42,10 +42,11 @@ struct RunQueue {
   std::uint64_t switches = 0;
   sim::Tick idle_since = 0;       // when the idle task last went on the CPU
   sim::Tick idle_time = 0;
-  Task* hrtick_task = nullptr;
+  Task* hrtick_task = nullptr;    // whose slice the hrtick event ends
+  sim::Tick hrtick_deadline = sim::kTickNever;
   /// The address space whose page table the CPU has loaded (nullptr: the kernel's). Only
   /// compared, never dereferenced: it may be gone (then its CR3 was replaced first).
-  const void* loaded_mm = nullptr;    // whose slice the hrtick event ends
+  const void* loaded_mm = nullptr;
   std::unique_ptr<sim::CallbackEvent> hrtick;
 };
 

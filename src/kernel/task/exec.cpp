@@ -19,6 +19,7 @@
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/task/signal_handlers.hpp"
+#include "kernel/trace_points.hpp"
 
 namespace ossim::kernel {
 
@@ -199,10 +200,12 @@ SyscallResult sys_execve(SyscallCall& call) {
   if (task.sighand && task.sighand.use_count() > 1) task.sighand = std::make_shared<SignalHandlers>(*task.sighand);
   const std::size_t slash = path.rfind('/');
   task.name = (slash == std::string::npos ? path : path.substr(slash + 1)).substr(0, 15);
+  trace::task_renamed(kernel, task);
   task.entry = program->main;
   task.thread_entry = false;
   task.user_stack_top = stack.value();
   task.entry_is_exec_image = true;
+  task.process.reset_runtime(bss_end);
   ++kernel.stats().execs;
   throw ExecUnwind{};
 }

@@ -71,6 +71,7 @@ Result<pid_t> do_clone(SyscallCall& call, std::uint64_t flags, user::Entry entry
   child->entry = std::move(entry);
   child->thread_entry = thread;
   child->entry_is_exec_image = false;
+  child->process.inherit_runtime(parent.process);
   // The register file is the parent's at the syscall, with rax = 0 in the child.
   child->ctx().registers() = parent.ctx().registers();
   child->ctx().registers().rax = 0;

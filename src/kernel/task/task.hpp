@@ -119,13 +119,17 @@ class Task {
 
   // --- scheduling and accounting ------------------------------------------------------
   SchedEntity se;
-  boost::intrusive::list_member_hook<> run_list;  // FIFO/RR queues of a policy class
-  boost::intrusive::set_member_hook<> tree_node;  // ordered queues (CFS, EDF...)
+  // Hooks unlink themselves when a task is destroyed while queued (at teardown), so the
+  // containers using them must not keep a size (constant_time_size<false>).
+  using AutoUnlink = boost::intrusive::link_mode<boost::intrusive::auto_unlink>;
+  boost::intrusive::list_member_hook<AutoUnlink> run_list;  // FIFO/RR queues of a policy class
+  boost::intrusive::set_member_hook<AutoUnlink> tree_node;  // ordered queues (CFS, EDF...)
   TaskAccounting acct;
   bool in_user = false;           // user time is accruing (between kernel entries)
   sim::Tick mode_since = 0;       // when the current user or system stint began
   sim::CallbackEvent sleep_timer; // nanosleep and timed waits: wakes the task
   bool timer_fired = false;
+  std::uint32_t trace_track = ~std::uint32_t{0};  // the task's track in the trace, once made
   void on_sleep_timer();
 
   // --- code --------------------------------------------------------------------------

@@ -52,19 +52,20 @@ SyscallResult sys_wait4(SyscallCall& call) {
       if (zombie == nullptr) scan(thread);
     }
     if (zombie != nullptr) {
-      if (!status_out.null()) OSSIM_TRY(put_user(self, status_out, static_cast<std::int32_t>(zombie->exit_status)));
-      if (!usage_out.null()) {
-        sys::rusage usage;
-        usage.ru_utime = to_timeval(zombie->acct.user_time);
-        usage.ru_stime = to_timeval(zombie->acct.system_time);
-        usage.ru_minflt = static_cast<std::int64_t>(zombie->acct.minor_faults);
-        usage.ru_majflt = static_cast<std::int64_t>(zombie->acct.major_faults);
-        usage.ru_nvcsw = static_cast<std::int64_t>(zombie->acct.voluntary_switches);
-        usage.ru_nivcsw = static_cast<std::int64_t>(zombie->acct.involuntary_switches);
-        OSSIM_TRY(put_user(self, usage_out, usage));
-      }
+      // As Linux's kernel_wait4: the child is reaped first, then the status and usage are
+      // copied out, so a bad pointer gives EFAULT with the child gone all the same.
+      const std::int32_t status = zombie->exit_status;
+      sys::rusage usage;
+      usage.ru_utime = to_timeval(zombie->acct.user_time);
+      usage.ru_stime = to_timeval(zombie->acct.system_time);
+      usage.ru_minflt = static_cast<std::int64_t>(zombie->acct.minor_faults);
+      usage.ru_majflt = static_cast<std::int64_t>(zombie->acct.major_faults);
+      usage.ru_nvcsw = static_cast<std::int64_t>(zombie->acct.voluntary_switches);
+      usage.ru_nivcsw = static_cast<std::int64_t>(zombie->acct.involuntary_switches);
       const pid_t reaped = zombie->tid;
       call.kernel.release_task(*zombie);
+      if (!status_out.null()) OSSIM_TRY(put_user(self, status_out, status));
+      if (!usage_out.null()) OSSIM_TRY(put_user(self, usage_out, usage));
       return reaped;
     }
     if (!have_children) return Errno::kECHILD;

@@ -322,3 +322,61 @@ TEST_CASE("a walk reports global only for a G leaf with global pages enabled") {
   s.mode.global_pages = false;
   CHECK_FALSE(s.walk(0x1000, kRead, kSupervisor).global);
 }
+
+// The walker has a one-pass path for the common case (4 KiB page, A and D already set,
+// access allowed) and falls back to the level-by-level walk for everything else. A walk
+// repeated once the first has set A/D goes through the one-pass path; it must give the
+// same result and leave every entry as it was.
+TEST_CASE("a walk repeated over entries whose A and D bits are set gives the same result and writes nothing") {
+  Space s;
+  const pte::Entry kinds[] = {pte::kWritable | pte::kUser,
+                              pte::kUser,
+                              pte::kWritable,
+                              pte::kWritable | pte::kUser | pte::kNoExecute,
+                              pte::kWritable | pte::kUser | pte::kGlobal,
+                              0};
+  for (unsigned i = 0; i < std::size(kinds); ++i) {
+    REQUIRE(s.table.map(0x40'0000 + i * 0x1000, 0x20'0000 + i * 0x1000, PageSize::k4K, kinds[i]));
+  }
+  REQUIRE(s.table.map(0x80'0000, 0xA0'0000, PageSize::k2M, pte::kWritable | pte::kUser));
+  for (bool global_pages : {true, false}) {
+    s.mode.global_pages = global_pages;
+    for (unsigned i = 0; i <= std::size(kinds); ++i) {
+      const VirtAddr va = i < std::size(kinds) ? 0x40'0000 + i * 0x1000 + 0x123 : 0x81'2345;
+      for (AccessType type : {kRead, kWriteAccess, kFetch}) {
+        for (bool user : {kUserMode, kSupervisor}) {
+          const WalkResult first = s.walk(va, type, user);
+          const std::array<pte::Entry, 4> before{s.entry(va, 4), s.entry(va, 3), s.entry(va, 2),
+                                                 i < std::size(kinds) ? s.entry(va, 1) : 0};
+          const WalkResult again = s.walk(va, type, user);
+          INFO("page " << i << " access " << static_cast<int>(type) << " user " << user);
+          CHECK(again.ok == first.ok);
+          CHECK(again.error_code == first.error_code);
+          CHECK(again.page_base == first.page_base);
+          CHECK(again.page_size == first.page_size);
+          CHECK(again.permissions.writable == first.permissions.writable);
+          CHECK(again.permissions.user == first.permissions.user);
+          CHECK(again.permissions.executable == first.permissions.executable);
+          CHECK(again.global == first.global);
+          CHECK(again.dirty == first.dirty);
+          CHECK(again.entries_read == first.entries_read);
+          const std::array<pte::Entry, 4> after{s.entry(va, 4), s.entry(va, 3), s.entry(va, 2),
+                                                i < std::size(kinds) ? s.entry(va, 1) : 0};
+          CHECK(after == before);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a read through set A bits does not set D, and a write to a clean page still does") {
+  Space s;
+  REQUIRE(s.table.map(0x40'0000, 0x20'0000, PageSize::k4K, pte::kWritable | pte::kUser));
+  REQUIRE(s.walk(0x40'0000, kRead, kUserMode).ok);
+  REQUIRE(s.walk(0x40'0000, kRead, kUserMode).ok);  // everything accessed: the one-pass path
+  CHECK((s.entry(0x40'0000, 1) & pte::kDirty) == 0);
+  const WalkResult write = s.walk(0x40'0000, kWriteAccess, kUserMode);
+  REQUIRE(write.ok);
+  CHECK(write.dirty);
+  CHECK((s.entry(0x40'0000, 1) & pte::kDirty) != 0);
+}

@@ -277,3 +277,98 @@ TEST_CASE("a geometry that cannot be built throws std::invalid_argument") {
   CHECK_NOTHROW(make_tlb(12, 12));  // one fully associative set
   CHECK(make_tlb(1536, 12).sets() == 128);
 }
+
+TEST_CASE("hits count from zero again after reset_stats while fills go on") {
+  Tlb tlb = make_tlb(64, 4);
+  tlb.insert(make_entry(page(1)));
+  for (int i = 0; i < 3; ++i) REQUIRE(hits(tlb, page(1)));
+  CHECK(tlb.stats().hits == 3);
+  tlb.reset_stats();
+  CHECK(tlb.stats().hits == 0);
+  tlb.insert(make_entry(page(2)));
+  REQUIRE(hits(tlb, page(2)));
+  REQUIRE(hits(tlb, page(1)));
+  CHECK_FALSE(hits(tlb, page(3)));
+  CHECK(tlb.stats().hits == 2);
+  CHECK(tlb.stats().fills == 1);
+  CHECK(tlb.stats().misses == 1);
+}
+
+TEST_CASE("LRU evicts the least recently used way wherever it sits, in a set of odd size") {
+  constexpr unsigned kWays = 7;
+  for (unsigned victim = 0; victim < kWays; ++victim) {
+    Tlb tlb = make_tlb(kWays, kWays, TlbReplacement::kLru);
+    for (unsigned n = 0; n < kWays; ++n) tlb.insert(make_entry(page(n)));  // page n in way n
+    REQUIRE(hits(tlb, page(victim)));  // the victim is used first, then every other way
+    for (unsigned n = 0; n < kWays; ++n) {
+      if (n != victim) REQUIRE(hits(tlb, page(n)));
+    }
+    tlb.insert(make_entry(page(100)));
+    CHECK(tlb.entry_at(0, victim).tag == page(100) >> 12);
+    CHECK(tlb.stats().evictions == 1);
+  }
+}
+
+TEST_CASE("a fill goes to the first empty way before evicting anything") {
+  Tlb tlb = make_tlb(5, 5, TlbReplacement::kLru);
+  for (unsigned n = 0; n < 5; ++n) tlb.insert(make_entry(page(n)));
+  tlb.invalidate_page(page(3), 0);
+  tlb.invalidate_page(page(1), 0);
+  tlb.insert(make_entry(page(10)));
+  CHECK(tlb.entry_at(0, 1).tag == page(10) >> 12);
+  tlb.insert(make_entry(page(11)));
+  CHECK(tlb.entry_at(0, 3).tag == page(11) >> 12);
+  CHECK(tlb.stats().evictions == 0);
+}
+
+TEST_CASE("insert_absent after a miss fills the same way as insert, under every policy") {
+  for (TlbReplacement policy : {TlbReplacement::kLru, TlbReplacement::kFifo, TlbReplacement::kRandom}) {
+    Tlb plain = make_tlb(32, 8, policy, 3);
+    Tlb absent = make_tlb(32, 8, policy, 3);
+    sim::RandomStream pick(11, "pages");
+    for (int i = 0; i < 5'000; ++i) {
+      const VirtAddr va = page(static_cast<unsigned>(pick.uniform_below(200)));
+      const std::uint16_t pcid = static_cast<std::uint16_t>(pick.uniform_below(2));
+      const bool hit_plain = plain.lookup(va, pcid) != nullptr;
+      REQUIRE(hit_plain == (absent.lookup(va, pcid) != nullptr));
+      if (!hit_plain) {
+        plain.insert(make_entry(va, pcid));
+        absent.insert_absent(make_entry(va, pcid));
+      }
+      if (pick.uniform_below(50) == 0) {
+        plain.invalidate_page(va, pcid);
+        absent.invalidate_page(va, pcid);
+      }
+    }
+    for (unsigned set = 0; set < plain.sets(); ++set) {
+      for (unsigned way = 0; way < 8; ++way) {
+        CHECK(plain.entry_at(set, way).valid() == absent.entry_at(set, way).valid());
+        CHECK(plain.entry_at(set, way).tag == absent.entry_at(set, way).tag);
+        CHECK(plain.entry_at(set, way).pcid == absent.entry_at(set, way).pcid);
+      }
+    }
+    CHECK(plain.stats().evictions == absent.stats().evictions);
+    CHECK(plain.stats().hits == absent.stats().hits);
+  }
+}
+
+TEST_CASE("an entry gives the host address of any byte of its page, or nullptr without RAM") {
+  Tlb tlb = make_tlb(64, 4);
+  std::vector<std::byte> backing(2 * k2M);
+  TlbEntry small = make_entry(0x7000);
+  small.host = backing.data();
+  tlb.insert(small);
+  TlbEntry large = make_entry(0x4000'0000, 0, 0, PageSize::k2M);
+  large.host = backing.data() + 16;
+  tlb.insert(large);
+  tlb.insert(make_entry(0x9000));  // no host memory behind it
+  const TlbEntry* hit_small = tlb.lookup(0x7ABC, 0);
+  const TlbEntry* hit_large = tlb.lookup(0x4012'3456, 0);
+  const TlbEntry* hit_none = tlb.lookup(0x9010, 0);
+  REQUIRE(hit_small != nullptr);
+  REQUIRE(hit_large != nullptr);
+  REQUIRE(hit_none != nullptr);
+  CHECK(hit_small->host_address(0x7ABC) == backing.data() + 0xABC);
+  CHECK(hit_large->host_address(0x4012'3456) == backing.data() + 16 + 0x12'3456);
+  CHECK(hit_none->host_address(0x9010) == nullptr);
+}

@@ -291,3 +291,23 @@ TEST_CASE("fail() throws at a key's path", "[scenario][json_reader]") {
         "outputs.categories: unknown trace category 'bogus'");
   CHECK(outputs.key_path("x") == "outputs.x");
 }
+
+TEST_CASE("format_duration and format_bytes write the largest whole unit, and parse back exactly",
+          "[scenario][json_reader]") {
+  using scenario::format_bytes;
+  using scenario::format_duration;
+  CHECK(format_duration(0) == "0ms");
+  CHECK(format_duration(10 * sim::kMillisecond) == "10ms");
+  CHECK(format_duration(1500 * sim::kMicrosecond) == "1500us");
+  CHECK(format_duration(2 * sim::kSecond) == "2s");
+  CHECK(format_duration(1234567) == "1234567ps");
+  CHECK(format_bytes(std::uint64_t{256} << 20) == "256MiB");
+  CHECK(format_bytes(4097) == "4097B");
+  CHECK(format_bytes(0) == "0B");
+  for (const sim::Tick t : {sim::Tick{0}, sim::Tick{1}, 999 * sim::kNanosecond, 3 * sim::kSecond + 1, sim::kTickNever}) {
+    CHECK(scenario::parse_duration(format_duration(t), "t") == t);
+  }
+  for (const std::uint64_t b : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{3} << 30, ~std::uint64_t{0}}) {
+    CHECK(scenario::parse_bytes(format_bytes(b), "b") == b);
+  }
+}

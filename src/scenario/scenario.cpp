@@ -1,0 +1,300 @@
+#include "ossim/scenario/scenario.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "scenario/json_override.hpp"
+#include "scenario/json_reader.hpp"
+#include "workloads/workload_registry.hpp"
+
+namespace ossim::scenario {
+
+namespace {
+
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
+
+constexpr std::string_view kDefaultScenario = R"json({
+  "schema_version": 1,
+  "description": "The built-in default: two CPUs running a mix of every canned workload.",
+  "machine": {"cpus": 2, "memory": "256MiB", "cpu_frequency_hz": 3000000000, "sync_quantum": "1us"},
+  "kernel": {"hz": 1000, "scheduler": "rr", "rr_quantum": "10ms", "pcid": true, "costs": "default"},
+  "workloads": [
+    {"name": "cpu_hog", "count": 2, "arrival_ms": 0, "params": {"duration": "800ms"}},
+    {"name": "interactive", "count": 2, "arrival_ms": 0, "params": {"bursts": 150, "burst_us": 500, "sleep_us": 10000}},
+    {"name": "sleep_loop", "count": 2, "arrival_ms": 5, "params": {"iterations": 60, "max_sleep_us": 40000}},
+    {"name": "fork_tree", "count": 1, "arrival_ms": 100, "params": {"depth": 4, "fanout": 2}},
+    {"name": "shell_pipeline", "count": 1, "arrival_ms": 200, "params": {"lines": 500}},
+    {"name": "memory_toucher", "count": 2, "arrival_ms": 300,
+     "params": {"pages": 2048, "pattern": "random", "passes": 4}},
+    {"name": "cpu_hog", "count": 1, "arrival_ms": 1500, "params": {"duration": "300ms"}}
+  ],
+  "run": {"seed": 1, "end": "30s"},
+  "outputs": {"trace": true, "categories": "all"}
+})json";
+
+constexpr unsigned kDefaultCpus = 2;
+constexpr std::uint64_t kDefaultMemory = std::uint64_t{256} << 20;
+constexpr std::uint64_t kPageBytes = 4096;
+// How far a CPU may run ahead of the others before syncing. Zero interleaves CPUs exactly,
+// but two CPUs that both compute then advance a cycle per engine event; 1us keeps
+// cross-CPU timing well inside a context switch's cost at a small fraction of the events.
+constexpr sim::Tick kDefaultSyncQuantum = sim::kMicrosecond;
+
+std::string_view replacement_name(mmu::TlbReplacement replacement) {
+  switch (replacement) {
+    case mmu::TlbReplacement::kLru: return "lru";
+    case mmu::TlbReplacement::kFifo: return "fifo";
+    case mmu::TlbReplacement::kRandom: return "random";
+  }
+  return "lru";
+}
+
+bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+
+mmu::TlbConfig read_tlb(JsonReader tlb, mmu::TlbConfig config) {
+  config.entries = tlb.get_in_range<unsigned>("entries", 1, 1u << 20, config.entries);
+  config.ways = tlb.get_in_range<unsigned>("ways", 1, 1u << 10, config.ways);
+  config.replacement = tlb.get_enum("replacement",
+                                    {{"lru", mmu::TlbReplacement::kLru},
+                                     {"fifo", mmu::TlbReplacement::kFifo},
+                                     {"random", mmu::TlbReplacement::kRandom}},
+                                    config.replacement);
+  if (config.entries % config.ways != 0 || !is_power_of_two(config.entries / config.ways)) {
+    tlb.fail("ways", fmt::format("entries / ways must be a power of two (the number of sets), got {} / {}",
+                                    config.entries, config.ways));
+  }
+  tlb.finish();
+  return config;
+}
+
+void read_machine(JsonReader machine, MachineConfig& config) {
+  config.cpus = machine.get_in_range<unsigned>("cpus", 1, 256, kDefaultCpus);
+  config.memory_bytes = machine.get_bytes("memory", kDefaultMemory);
+  if (config.memory_bytes < (std::uint64_t{4} << 20) || config.memory_bytes > (std::uint64_t{64} << 30)) {
+    machine.fail("memory", fmt::format("expected from 4MiB to 64GiB, got {}", format_bytes(config.memory_bytes)));
+  }
+  if (config.memory_bytes % kPageBytes != 0) machine.fail("memory", "must be a whole number of 4 KiB pages");
+  config.cpu.frequency_hz =
+      machine.get_in_range<std::uint64_t>("cpu_frequency_hz", 1'000'000, 100'000'000'000, config.cpu.frequency_hz);
+  config.cpu.sync_quantum = machine.get_duration("sync_quantum", kDefaultSyncQuantum);
+  JsonReader tlb = machine.object("tlb");
+  mmu::MmuConfig& mmu = config.cpu.mmu;
+  mmu.itlb = read_tlb(tlb.object("itlb"), mmu.itlb);
+  mmu.dtlb = read_tlb(tlb.object("dtlb"), mmu.dtlb);
+  if (const Json* stlb = tlb.raw("stlb"); stlb != nullptr && stlb->is_boolean()) {
+    if (!stlb->get<bool>()) mmu.stlb.reset();
+  } else if (mmu.stlb) {
+    mmu.stlb = read_tlb(tlb.object("stlb"), *mmu.stlb);
+  }
+  tlb.finish();
+  machine.finish();
+}
+
+struct CostField {
+  std::string_view name;
+  sim::Tick kernel::CostModel::*field;
+};
+constexpr CostField kCostFields[] = {
+    {"syscall_entry", &kernel::CostModel::syscall_entry},
+    {"context_switch", &kernel::CostModel::context_switch},
+    {"interrupt_entry", &kernel::CostModel::interrupt_entry},
+    {"page_fault", &kernel::CostModel::page_fault},
+    {"fork", &kernel::CostModel::fork},
+    {"exec", &kernel::CostModel::exec},
+};
+
+kernel::CostModel read_costs(JsonReader& kernel_section) {
+  const Json* costs = kernel_section.raw("costs");
+  if (costs == nullptr || *costs == "default") return kernel::CostModel{};
+  if (*costs == "ideal") return kernel::CostModel::ideal();
+  if (!costs->is_object()) {
+    kernel_section.fail("costs", fmt::format("expected \"default\", \"ideal\" or an object of durations, got {}",
+                                             costs->dump()));
+  }
+  JsonReader fields = kernel_section.object("costs");
+  kernel::CostModel model;
+  for (const CostField& field : kCostFields) model.*field.field = fields.get_duration(field.name, model.*field.field);
+  fields.finish();
+  return model;
+}
+
+void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
+  config.hz = kernel_section.get_in_range<unsigned>("hz", 1, 100'000, config.hz);
+  config.scheduler = kernel_section.get_choice("scheduler", {"rr"}, config.scheduler);
+  config.rr_quantum = kernel_section.get_duration("rr_quantum", config.rr_quantum);
+  if (config.rr_quantum == 0) kernel_section.fail("rr_quantum", "must be positive");
+  config.pcid = kernel_section.get("pcid", config.pcid);
+  config.costs = read_costs(kernel_section);
+  kernel_section.finish();
+}
+
+WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
+  WorkloadEntry workload;
+  workload.name = entry.require<std::string>("name");
+  const workloads::CannedWorkload* canned = workloads::find_canned_workload(workload.name);
+  if (canned == nullptr) {
+    std::string known;
+    for (const workloads::CannedWorkload* candidate : workloads::registered_workloads()) {
+      known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate->name);
+    }
+    entry.fail("name", fmt::format("unknown workload \"{}\" (known: {})", workload.name, known));
+  }
+  workload.count = entry.get_in_range<unsigned>("count", 0, 100'000, 1);
+  workload.arrival = entry.get_duration("arrival_ms", 0, sim::kMillisecond);
+  const Json empty = Json::object();
+  const Json* params = entry.raw("params");
+  workloads::WorkloadOptions options{.program_suffix = {},
+                                     .cpu_frequency_hz = machine.cpu.frequency_hz,
+                                     .memory_bytes = machine.memory_bytes,
+                                     .where = entry.key_path("params")};
+  workload.params = workloads::make_canned_workload(workload.name, params == nullptr ? empty : *params, options).params;
+  entry.finish();
+  return workload;
+}
+
+sim::TraceCategory read_categories(JsonReader& outputs) {
+  const Json* value = outputs.raw("categories");
+  if (value == nullptr) return sim::TraceCategory::kAll;
+  std::string text;
+  if (value->is_string()) {
+    text = value->get<std::string>();
+  } else if (value->is_array()) {
+    for (const Json& name : *value) {
+      if (!name.is_string()) outputs.fail("categories", "expected category names, got " + name.dump());
+      if (!text.empty()) text += ',';
+      text += name.get_ref<const std::string&>();
+    }
+  } else {
+    outputs.fail("categories", "expected \"all\", a comma-separated string or a list of names, got " + value->dump());
+  }
+  try {
+    return sim::parse_trace_categories(text);
+  } catch (const std::invalid_argument& error) {
+    outputs.fail("categories", error.what());
+  }
+}
+
+Json categories_json(sim::TraceCategory categories) {
+  if (categories == sim::TraceCategory::kAll) return "all";
+  Json names = Json::array();
+  for (std::uint32_t bit = 1; bit < static_cast<std::uint32_t>(sim::TraceCategory::kAll); bit <<= 1) {
+    const auto category = static_cast<sim::TraceCategory>(bit);
+    if ((categories & category) != sim::TraceCategory::kNone) names.push_back(sim::trace_category_name(category));
+  }
+  return names;
+}
+
+OrderedJson tlb_json(const mmu::TlbConfig& tlb) {
+  return {{"entries", tlb.entries}, {"ways", tlb.ways}, {"replacement", replacement_name(tlb.replacement)}};
+}
+
+}  // namespace
+
+const nlohmann::json& default_scenario_document() {
+  static const Json document = Json::parse(kDefaultScenario);
+  return document;
+}
+
+Scenario parse_scenario(const nlohmann::json& document) {
+  JsonReader root(document);
+  const auto version = root.require<std::int64_t>("schema_version");
+  if (version != kSchemaVersion) {
+    root.fail("schema_version", fmt::format("this ossim reads schema version {}, got {}", kSchemaVersion, version));
+  }
+  Scenario scenario;
+  scenario.description = root.get<std::string>("description", "");
+  read_machine(root.object("machine"), scenario.machine);
+  read_kernel(root.object("kernel"), scenario.kernel);
+  for (JsonReader entry : root.objects("workloads")) scenario.workloads.push_back(read_workload(entry, scenario.machine));
+
+  JsonReader run = root.object("run");
+  scenario.run.seed = run.get<std::uint64_t>("seed", scenario.run.seed);
+  scenario.run.end = run.get_duration("end", scenario.run.end);
+  if (scenario.run.end == 0) run.fail("end", "must be positive");
+  run.finish();
+
+  JsonReader outputs = root.object("outputs");
+  scenario.outputs.trace = outputs.get("trace", scenario.outputs.trace);
+  scenario.outputs.categories = read_categories(outputs);
+  outputs.finish();
+  root.finish();
+  return scenario;
+}
+
+Scenario load_scenario_text(std::string_view text, std::string source, std::span<const std::string> overrides) {
+  Json document = Json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/false);
+  if (document.is_discarded()) {
+    // Parse again for the message (line and column), which only the exception carries.
+    try {
+      const Json again = Json::parse(text);
+    } catch (const Json::parse_error& error) {
+      throw ScenarioError(fmt::format("{}: not valid JSON: {}", source, error.what()));
+    }
+    throw ScenarioError(fmt::format("{}: not valid JSON", source));
+  }
+  apply_overrides(document, overrides);
+  Scenario scenario = parse_scenario(document);
+  scenario.source = std::move(source);
+  scenario.overrides.assign(overrides.begin(), overrides.end());
+  return scenario;
+}
+
+Scenario load_scenario_file(const std::filesystem::path& path, std::span<const std::string> overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError(fmt::format("{}: cannot open the file", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ScenarioError(fmt::format("{}: cannot read the file", path.string()));
+  return load_scenario_text(text.str(), path.string(), overrides);
+}
+
+Scenario load_default_scenario(std::span<const std::string> overrides) {
+  Json document = default_scenario_document();
+  apply_overrides(document, overrides);
+  Scenario scenario = parse_scenario(document);
+  scenario.source = "builtin:default";
+  scenario.overrides.assign(overrides.begin(), overrides.end());
+  return scenario;
+}
+
+nlohmann::ordered_json to_json(const Scenario& scenario) {
+  const MachineConfig& machine = scenario.machine;
+  OrderedJson tlb = {{"itlb", tlb_json(machine.cpu.mmu.itlb)}, {"dtlb", tlb_json(machine.cpu.mmu.dtlb)}};
+  tlb["stlb"] = machine.cpu.mmu.stlb ? tlb_json(*machine.cpu.mmu.stlb) : OrderedJson(false);
+
+  const kernel::KernelConfig& kernel = scenario.kernel;
+  OrderedJson costs = OrderedJson::object();
+  for (const CostField& field : kCostFields) costs[std::string(field.name)] = format_duration(kernel.costs.*field.field);
+
+  OrderedJson workloads = OrderedJson::array();
+  for (const WorkloadEntry& entry : scenario.workloads) {
+    workloads.push_back({{"name", entry.name},
+                         {"count", entry.count},
+                         {"arrival_ms", OrderedJson(workloads::duration_json(entry.arrival, sim::kMillisecond))},
+                         {"params", OrderedJson(entry.params)}});
+  }
+
+  OrderedJson document;
+  document["schema_version"] = kSchemaVersion;
+  if (!scenario.description.empty()) document["description"] = scenario.description;
+  document["machine"] = {{"cpus", machine.cpus},
+                         {"memory", format_bytes(machine.memory_bytes)},
+                         {"cpu_frequency_hz", machine.cpu.frequency_hz},
+                         {"sync_quantum", format_duration(machine.cpu.sync_quantum)},
+                         {"tlb", std::move(tlb)}};
+  document["kernel"] = {{"hz", kernel.hz},
+                        {"scheduler", kernel.scheduler},
+                        {"rr_quantum", format_duration(kernel.rr_quantum)},
+                        {"pcid", kernel.pcid},
+                        {"costs", std::move(costs)}};
+  document["workloads"] = std::move(workloads);
+  document["run"] = {{"seed", scenario.run.seed}, {"end", format_duration(scenario.run.end)}};
+  document["outputs"] = {{"trace", scenario.outputs.trace},
+                         {"categories", OrderedJson(categories_json(scenario.outputs.categories))}};
+  return document;
+}
+
+}  // namespace ossim::scenario
