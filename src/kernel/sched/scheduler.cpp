@@ -149,7 +149,7 @@ void Scheduler::schedule(Task& prev) {
   finish_switch(now_rq, prev);
 }
 
-void Scheduler::context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now) {
+void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now) {
   cpu::Cpu& cpu = prev.ctx().cpu();
   ++rq.switches;
   ++kernel_.stats().context_switches;
@@ -161,9 +161,7 @@ void Scheduler::context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
     ++next.acct.slices;
     if (next.acct.first_run == sim::kTickNever) next.acct.first_run = start;
   }
-  if (&prev == rq.idle) {
-    rq.idle_time += now - rq.idle_since;
-  }
+  if (&prev == rq.idle) rq.idle_time += now - rq.idle_since;
   if (&next == rq.idle) rq.idle_since = start;
   next.se.slice_start = start;
   next.se.slice_runtime = 0;
@@ -173,7 +171,11 @@ void Scheduler::context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
   rq.switched_from = &prev;
   trace::context_switch(kernel_, rq, prev, next, start);
   arm_hrtick(rq, next, start);
-  cpu.switch_to(next.ctx(), switch_mm(rq, prev, next));
+}
+
+void Scheduler::context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now) {
+  prepare_switch(rq, prev, next, now);
+  prev.ctx().cpu().switch_to(next.ctx(), switch_mm(rq, prev, next));
 }
 
 std::optional<std::uint64_t> Scheduler::switch_mm(RunQueue& rq, Task& prev, Task& next) {
@@ -207,25 +209,7 @@ void Scheduler::switch_from_dead(Task& dead) {
   if (dead.se.on_rq) dequeue(rq, dead, DequeueReason::kExit, now);
   dead.se.sched_class->put_prev(rq, dead);
   Task& next = pick_next(rq, now);
-  ++rq.switches;
-  ++kernel_.stats().context_switches;
-  cpu.stall(kernel_.costs().context_switch);
-  const sim::Tick start = cpu.now();
-  if (&next != rq.idle) {
-    next.acct.wait_time += start - next.se.enqueued_at;
-    ++next.acct.slices;
-    if (next.acct.first_run == sim::kTickNever) next.acct.first_run = start;
-  } else {
-    rq.idle_since = start;
-  }
-  next.se.slice_start = start;
-  next.se.slice_runtime = 0;
-  next.se.cpu = rq.cpu;
-  next.se.on_cpu = true;
-  rq.curr = &next;
-  rq.switched_from = &dead;
-  trace::context_switch(kernel_, rq, dead, next, start);
-  arm_hrtick(rq, next, start);
+  prepare_switch(rq, dead, next, now);
   cpu.exit_to(next.ctx(), switch_mm(rq, dead, next));
 }
 

@@ -111,6 +111,9 @@ class Scheduler {
 
  private:
   Task& pick_next(RunQueue& rq, sim::Tick now);
+  /// Everything a switch does before the CPU changes hands: costs, accounting, trace,
+  /// hrtick, run-queue bookkeeping.
+  void prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now);
   void context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now);
   void finish_switch(RunQueue& rq, Task& self);
   /// The CR3 value to load when switching from prev to next, if any.
