@@ -1,7 +1,8 @@
 #pragma once
 
 /// @file
-/// Everything public in one include: the engine, the simulated hardware and the machine.
+/// Everything public in one include: the engine and its trace, the simulated hardware, the
+/// machine, the kernel, the Linux ABI constants and the workload runtime.
 
 #include "ossim/cpu/context.hpp"
 #include "ossim/cpu/cpu.hpp"
@@ -11,6 +12,8 @@
 #include "ossim/dev/interrupt_controller.hpp"
 #include "ossim/dev/local_apic.hpp"
 #include "ossim/dev/local_timer.hpp"
+#include "ossim/kernel/kernel.hpp"
+#include "ossim/kernel/task_info.hpp"
 #include "ossim/machine/machine.hpp"
 #include "ossim/mmu/address.hpp"
 #include "ossim/mmu/frame_allocator.hpp"
@@ -23,6 +26,15 @@
 #include "ossim/sim/engine.hpp"
 #include "ossim/sim/event.hpp"
 #include "ossim/sim/fiber.hpp"
+#include "ossim/sim/chrome_trace_writer.hpp"
+#include "ossim/sim/jsonl_trace_writer.hpp"
 #include "ossim/sim/random.hpp"
 #include "ossim/sim/tick.hpp"
+#include "ossim/sim/trace.hpp"
+#include "ossim/sys/errno.hpp"
+#include "ossim/sys/flags.hpp"
+#include "ossim/sys/syscall_list.hpp"
+#include "ossim/sys/types.hpp"
+#include "ossim/user/malloc.hpp"
+#include "ossim/user/process.hpp"
 #include "ossim/version.hpp"

@@ -111,6 +111,9 @@ class KernelCore final : public user::CodeRegistry {
   /// user mode), and the reverse.
   void enter_kernel(Task& task, sim::Tick now);
   void leave_kernel(Task& task, sim::Tick now);
+  /// Charges the current stint (user or system, by the task's mode) up to `now` and
+  /// leaves the clock there: for a task leaving its CPU.
+  void stop_mode_clock(Task& task, sim::Tick now);
 
   // ---- Signals (what this issue needs: default actions and SIG_IGN) --------------------
   /// Sends `signal` to one task; a fatal one wakes it so that it dies promptly.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -97,7 +98,8 @@ RunResult run_scenario(const Scenario& scenario) {
   result.halted = kernel.halted();
   if (result.halted) {
     // The power-off: init's exit. Whatever events remain (none, normally) are not run.
-    result.end_time = kernel.task(1)->accounting.completion;
+    const std::optional<kernel::TaskInfo> init = kernel.task(1);
+    result.end_time = init && init->accounting.completion != sim::kTickNever ? init->accounting.completion : engine.now();
     result.init_status = kernel.init_status();
   } else {
     engine.run_until(end);

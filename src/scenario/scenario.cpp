@@ -224,7 +224,7 @@ Scenario parse_scenario(const nlohmann::json& document) {
   return scenario;
 }
 
-Scenario load_scenario_text(std::string_view text, std::string source, std::span<const std::string> overrides) {
+Scenario load_scenario_text(std::string_view text, std::string source, const std::vector<std::string>& overrides) {
   Json document = Json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/false);
   if (document.is_discarded()) {
     // Parse again for the message (line and column), which only the exception carries.
@@ -242,7 +242,7 @@ Scenario load_scenario_text(std::string_view text, std::string source, std::span
   return scenario;
 }
 
-Scenario load_scenario_file(const std::filesystem::path& path, std::span<const std::string> overrides) {
+Scenario load_scenario_file(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(fmt::format("{}: cannot open the file", path.string()));
   std::ostringstream text;
@@ -251,7 +251,7 @@ Scenario load_scenario_file(const std::filesystem::path& path, std::span<const s
   return load_scenario_text(text.str(), path.string(), overrides);
 }
 
-Scenario load_default_scenario(std::span<const std::string> overrides) {
+Scenario load_default_scenario(const std::vector<std::string>& overrides) {
   Json document = default_scenario_document();
   apply_overrides(document, overrides);
   Scenario scenario = parse_scenario(document);

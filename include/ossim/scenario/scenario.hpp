@@ -89,11 +89,11 @@ Scenario parse_scenario(const nlohmann::json& document);
 /// Parses `text` as JSON (ScenarioError with the line and column of a syntax error),
 /// applies the overrides ("key.path=value", see json_override), then parse_scenario().
 /// `source` names the text in messages and in the manifest.
-Scenario load_scenario_text(std::string_view text, std::string source, std::span<const std::string> overrides = {});
+Scenario load_scenario_text(std::string_view text, std::string source, const std::vector<std::string>& overrides = {});
 /// load_scenario_text() of a file's contents; ScenarioError if it cannot be read.
-Scenario load_scenario_file(const std::filesystem::path& path, std::span<const std::string> overrides = {});
+Scenario load_scenario_file(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 /// The default scenario with the overrides applied.
-Scenario load_default_scenario(std::span<const std::string> overrides = {});
+Scenario load_default_scenario(const std::vector<std::string>& overrides = {});
 
 /// The scenario as a document, every default filled in (effective_config.json).
 nlohmann::ordered_json to_json(const Scenario& scenario);

@@ -99,7 +99,9 @@ SyscallResult sys_read(SyscallCall& call) {
     }
     done += got.value();
     // A short read (end of file, a pipe with less buffered) ends the call, as on Linux.
-    if (got.value() < want) break;
+    // Only a regular file is read on past one bounce buffer: a pipe or a device returns
+    // what it had rather than sleeping for more.
+    if (got.value() < want || !file->inode()->is_regular()) break;
   }
   return static_cast<std::int64_t>(done);
 }

@@ -57,6 +57,7 @@ SyscallResult sys_setpgid(SyscallCall& call) {
     const Task* parent = target->parent != nullptr ? target->parent->group_leader : nullptr;
     if (parent != &self) return Errno::kESRCH;
     if (target->sid != self.sid) return Errno::kEPERM;
+    if (target->did_exec) return Errno::kEACCES;  // a child that has exec'd is out of reach
   }
   if (target->sid == target->tgid) return Errno::kEPERM;  // a session leader cannot move
   if (pgid != target->tgid) {

@@ -55,7 +55,13 @@ SyscallResult sys_clock_gettime(SyscallCall& call) {
   const sim::Tick now = call.cpu().now();
   sim::Tick value = 0;
   switch (static_cast<int>(call.args[0])) {
-    case sys::kClockRealtime: value = now + static_cast<sim::Tick>(kRealtimeAtBoot) * sim::kSecond; break;
+    case sys::kClockRealtime: {
+      // Seconds are added apart: the boot date in picoseconds would overflow 64 bits.
+      sys::timespec realtime = to_timespec(now);
+      realtime.tv_sec += kRealtimeAtBoot;
+      OSSIM_TRY(put_user(task, UserPtr<sys::timespec>{call.args[1]}, realtime));
+      return 0;
+    }
     case sys::kClockMonotonic:
     case sys::kClockMonotonicRaw:
     case sys::kClockBoottime: value = now; break;

@@ -25,6 +25,12 @@ void KernelCore::leave_kernel(Task& task, sim::Tick now) {
   task.in_user = true;
 }
 
+void KernelCore::stop_mode_clock(Task& task, sim::Tick now) {
+  if (task.idle || now <= task.mode_since) return;
+  (task.in_user ? task.acct.user_time : task.acct.system_time) += now - task.mode_since;
+  task.mode_since = now;
+}
+
 void KernelCore::syscall_entry(cpu::Cpu& cpu) {
   Task& task = current(cpu);
   enter_kernel(task, cpu.now());

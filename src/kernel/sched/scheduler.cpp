@@ -163,6 +163,10 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
   }
   if (&prev == rq.idle) rq.idle_time += now - rq.idle_since;
   if (&next == rq.idle) rq.idle_since = start;
+  // User and system time accrue only on a CPU: prev's stint (in the kernel: it is in
+  // schedule()) ends now, next's resumes where it left off, in the same mode.
+  kernel_.stop_mode_clock(prev, now);
+  next.mode_since = start;
   next.se.slice_start = start;
   next.se.slice_runtime = 0;
   next.se.cpu = rq.cpu;

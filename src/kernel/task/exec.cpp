@@ -205,6 +205,7 @@ SyscallResult sys_execve(SyscallCall& call) {
   task.thread_entry = false;
   task.user_stack_top = stack.value();
   task.entry_is_exec_image = true;
+  task.group_leader->did_exec = true;
   task.process.reset_runtime(bss_end);
   ++kernel.stats().execs;
   throw ExecUnwind{};

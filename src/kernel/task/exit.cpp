@@ -165,12 +165,7 @@ void KernelCore::exit_finish(Task& task) {
   cpu.write_cr3(kernel_root());
   scheduler_->rq(cpu.id()).loaded_mm = nullptr;
   const sim::Tick now = cpu.now();
-  if (task.in_user) {
-    task.acct.user_time += now - task.mode_since;
-  } else {
-    task.acct.system_time += now - task.mode_since;
-  }
-  task.mode_since = now;
+  stop_mode_clock(task, now);
   task.in_user = false;
   if (task.sleep_timer.scheduled()) engine().cancel(task.sleep_timer);
   task.mm.reset();

@@ -137,6 +137,7 @@ class Task {
   user::Entry entry;
   std::uint64_t user_stack_top = 0;  // rsp for the entry (argv block after exec)
   bool entry_is_exec_image = false;  // the entry is a program's main, with argc at rsp
+  bool did_exec = false;             // has called execve since fork (setpgid's EACCES)
   std::unique_ptr<cpu::Context> context;
   user::Process process;
 };

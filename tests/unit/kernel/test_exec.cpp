@@ -326,3 +326,88 @@ TEST_CASE("a program exec'ed twice in a row runs the last image", "[kernel][exec
   REQUIRE(info);
   CHECK(info->name == "second");
 }
+
+TEST_CASE("an fd dup'ed from a close-on-exec fd does not inherit close-on-exec", "[kernel][exec]") {
+  KernelFixture f;
+  std::int64_t original = 0, duplicate = 0, duplicate2 = 0;
+  f.kernel.register_program({.name = "probe", .main = [&](user::Process& self) {
+                               sys::stat st;
+                               original = self.fstat(3, st);
+                               duplicate = self.fstat(4, st);
+                               duplicate2 = self.fstat(9, st);
+                               return 0;
+                             }});
+  f.run([&](user::Process& init) {
+    const sys::pid_t child = init.fork([](user::Process& self) {
+      const int fd = self.open("/dev/null", sys::kOpenReadOnly | sys::kOpenCloseOnExec);  // 3
+      self.dup(fd);                                                                       // 4
+      self.dup2(fd, 9);
+      return self.execve("/bin/probe", {"probe"});
+    });
+    init.waitpid(child, nullptr);
+    return 0;
+  });
+  CHECK(original == -static_cast<int>(sys::Errno::kEBADF));
+  CHECK(duplicate == 0);
+  CHECK(duplicate2 == 0);
+}
+
+TEST_CASE("exec in a process with several threads ends the other threads", "[kernel][exec][threads]") {
+  KernelFixture f;
+  bool thread_went_on = false;
+  sys::pid_t thread = 0;
+  f.kernel.register_program({.name = "solo", .main = [](user::Process& self) {
+                               self.nanosleep(2 * sim::kMillisecond);
+                               return 6;
+                             }});
+  int status = -1;
+  f.run([&](user::Process& init) {
+    const sys::pid_t child = init.fork([&](user::Process& self) {
+      int never[2];
+      self.pipe(never);
+      thread = self.spawn_thread([&thread_went_on, never](user::Process& t) {
+        char byte;
+        t.read(never[0], std::span<char>(&byte, 1));
+        thread_went_on = true;
+        return 0;
+      });
+      self.nanosleep(sim::kMillisecond);  // the thread is asleep in read
+      return self.execve("/bin/solo", {"solo"});
+    });
+    init.waitpid(child, &status);
+    return 0;
+  });
+  CHECK_FALSE(thread_went_on);
+  CHECK(sys::exited_normally(status));
+  CHECK(sys::exit_code(status) == 6);
+  const auto info = f.kernel.task(thread);
+  REQUIRE(info);
+  CHECK(info->state == kernel::TaskState::kDead);
+}
+
+// Linux's de_thread(): the exec'ing thread takes over the process, and its parent later
+// sees the new program's exit status (not the SIGKILL that ended the old leader).
+TEST_CASE("a process whose non-leader thread exec'ed reports the new program's exit status",
+          "[kernel][exec][threads]") {
+  KernelFixture f;
+  std::vector<std::string> seen;
+  f.kernel.register_program({.name = "heir", .main = [&](user::Process& self) {
+                               seen = self.argv();
+                               return 6;
+                             }});
+  int status = -1;
+  sys::pid_t child = 0, reaped = 0;
+  f.run([&](user::Process& init) {
+    child = init.fork([](user::Process& self) {
+      self.spawn_thread([](user::Process& t) { return t.execve("/bin/heir", {"heir"}); });
+      for (;;) self.nanosleep(sim::kMillisecond);  // killed by the thread's exec
+      return 0;
+    });
+    reaped = init.waitpid(child, &status);
+    return 0;
+  });
+  CHECK(seen == std::vector<std::string>{"heir"});
+  CHECK(reaped == child);
+  CHECK(sys::exited_normally(status));
+  CHECK(sys::exit_code(status) == 6);
+}

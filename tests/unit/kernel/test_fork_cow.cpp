@@ -220,12 +220,13 @@ TEST_CASE("every frame returns to the free pool once all processes have exited",
     const auto address = static_cast<mmu::VirtAddr>(init.mmap(0, 16 * 4096, kReadWrite, kPrivateAnon));
     for (int i = 0; i < 16; ++i) init.store<std::uint64_t>(address + i * 4096, i);
     for (int round = 0; round < 3; ++round) {
-      init.fork([&](user::Process& self) {
+      // By value: the children run after init's entry (and its locals) has returned.
+      init.fork([address](user::Process& self) {
         // Copies some shared pages, touches fresh ones, forks a grandchild of its own.
         for (int i = 0; i < 8; ++i) self.store<std::uint64_t>(address + i * 4096, 100 + i);
         const auto fresh = static_cast<mmu::VirtAddr>(self.mmap(0, 32 * 4096, kReadWrite, kPrivateAnon));
         for (int i = 0; i < 32; ++i) self.store<std::uint8_t>(fresh + i * 4096, 1);
-        self.fork([&](user::Process& grandchild) {
+        self.fork([fresh](user::Process& grandchild) {
           grandchild.store<std::uint64_t>(fresh, 9);
           return 0;
         });

@@ -413,3 +413,72 @@ TEST_CASE("lseek through one of two dup'ed fds moves the other's offset too", "[
   });
   CHECK(read_back == "456");
 }
+
+TEST_CASE("a read asking for more than 64 KiB returns the bytes buffered instead of waiting for more",
+          "[kernel][pipe][blocking]") {
+  KernelFixture f;
+  std::int64_t got_full = -1, got_partial = -1;
+  f.run(
+      [&](user::Process& init) {
+        int fds[2];
+        REQUIRE(init.pipe(fds) == 0);
+        const auto buffer = static_cast<mmu::VirtAddr>(
+            init.mmap(0, 40 * 4096, sys::kProtRead | sys::kProtWrite, sys::kMapPrivate | sys::kMapAnonymous));
+        init.write(fds[1], std::string(70'000, 'a').substr(0, 1000));
+        got_partial = init.read(fds[0], buffer, 100'000);
+        init.write(fds[1], std::string(65536, 'b'));  // exactly one bounce chunk's worth
+        got_full = init.read(fds[0], buffer, 100'000);
+        return 0;
+      },
+      100 * sim::kMillisecond);
+  CHECK(got_partial == 1000);
+  CHECK(got_full == 65536);
+  CHECK(f.kernel.halted());
+}
+
+TEST_CASE("one read and one write of 200 KB on a regular file move all of it", "[kernel][pipe][file]") {
+  KernelFixture f;
+  std::int64_t wrote = 0, read_back = 0;
+  bool same = false;
+  f.run([&](user::Process& init) {
+    constexpr std::uint64_t kBytes = 200'000;
+    const auto buffer = static_cast<mmu::VirtAddr>(
+        init.mmap(0, 2 * kBytes, sys::kProtRead | sys::kProtWrite, sys::kMapPrivate | sys::kMapAnonymous));
+    std::string data(kBytes, '\0');
+    for (std::size_t i = 0; i < kBytes; ++i) data[i] = static_cast<char>(i * 7 + i / 251);
+    init.write_memory(buffer, data.data(), kBytes);
+    const int fd = init.open("/tmp/big", sys::kOpenCreate | sys::kOpenReadWrite, 0644);
+    wrote = init.write(fd, buffer, kBytes);
+    init.lseek(fd, 0, sys::kSeekSet);
+    read_back = init.read(fd, buffer + kBytes, kBytes + 5000);  // more than the file holds
+    std::string back(kBytes, '\0');
+    init.read_memory(buffer + kBytes, back.data(), kBytes);
+    same = back == data;
+    return 0;
+  });
+  CHECK(wrote == 200'000);
+  CHECK(read_back == 200'000);
+  CHECK(same);
+}
+
+TEST_CASE("pipe2 with O_CLOEXEC makes both ends close on exec", "[kernel][pipe][exec]") {
+  KernelFixture f;
+  std::int64_t read_end = 0, write_end = 0;
+  f.kernel.register_program({.name = "probe", .main = [&](user::Process& self) {
+                               sys::stat st;
+                               read_end = self.fstat(3, st);
+                               write_end = self.fstat(4, st);
+                               return 0;
+                             }});
+  f.run([&](user::Process& init) {
+    const sys::pid_t child = init.fork([](user::Process& self) {
+      int fds[2];
+      self.pipe(fds, sys::kOpenCloseOnExec);
+      return self.execve("/bin/probe", {"probe"});
+    });
+    init.waitpid(child, nullptr);
+    return 0;
+  });
+  CHECK(read_end == errno_of(sys::Errno::kEBADF));
+  CHECK(write_end == errno_of(sys::Errno::kEBADF));
+}

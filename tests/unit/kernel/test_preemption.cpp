@@ -90,6 +90,17 @@ TEST_CASE("two CPU hogs on one CPU both make progress and alternate by the quant
   CHECK(b.wait_time >= 80 * sim::kMillisecond);
 }
 
+TEST_CASE("a preempted hog is charged CPU time only for the time it ran",
+          "[kernel][sched][preemption][accounting]") {
+  const HogRun run = run_hogs(1, 10 * sim::kMillisecond);
+  for (const auto& info : run.hogs) {
+    const sim::Tick cpu_time = info.accounting.user_time + info.accounting.system_time;
+    CHECK(cpu_time >= kHogMs * sim::kMillisecond);
+    CHECK(cpu_time <= kHogMs * sim::kMillisecond + sim::kMillisecond);
+    CHECK(info.accounting.system_time < sim::kMillisecond);  // ideal costs: no kernel work
+  }
+}
+
 TEST_CASE("with a 10 ms quantum, each of two 100 ms hogs is preempted about 10 times", "[kernel][sched][preemption]") {
   const HogRun run = run_hogs(1, 10 * sim::kMillisecond);
   for (const auto& info : run.hogs) {

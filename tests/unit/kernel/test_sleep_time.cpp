@@ -77,7 +77,7 @@ TEST_CASE("with default costs nanosleep still sleeps at least the requested time
   CHECK(slept < 3 * sim::kMillisecond + 50 * sim::kMicrosecond);
 }
 
-TEST_CASE("a sleeping task uses no CPU time and the CPU idles meanwhile", "[kernel][time][sleep]") {
+TEST_CASE("a sleeping task is in state S and the CPU idles meanwhile", "[kernel][time][sleep]") {
   KernelFixture f;
   sys::pid_t sleeper = 0;
   kernel::TaskState state_while_asleep = kernel::TaskState::kRunning;
@@ -95,10 +95,30 @@ TEST_CASE("a sleeping task uses no CPU time and the CPU idles meanwhile", "[kern
   CHECK(state_while_asleep == kernel::TaskState::kInterruptible);
   const auto info = f.kernel.task(sleeper);
   REQUIRE(info);
-  CHECK(info->accounting.user_time + info->accounting.system_time < 10 * sim::kMicrosecond);
   CHECK(info->accounting.voluntary_switches >= 1);
   CHECK(info->accounting.completion - info->accounting.arrival >= 20 * sim::kMillisecond);
   CHECK(f.kernel.idle_time(0) >= 19 * sim::kMillisecond);
+}
+
+TEST_CASE("a task asleep in nanosleep is charged no CPU time",
+          "[kernel][time][sleep][accounting]") {
+  KernelFixture f;
+  sys::pid_t sleeper = 0;
+  sys::rusage usage;
+  f.run([&](user::Process& init) {
+    sleeper = init.fork([](user::Process& self) {
+      self.nanosleep(20 * sim::kMillisecond);
+      return 0;
+    });
+    int status = 0;
+    init.wait4(sleeper, &status, 0, &usage);
+    return 0;
+  });
+  const auto info = f.kernel.task(sleeper);
+  REQUIRE(info);
+  CHECK(info->accounting.user_time + info->accounting.system_time < 10 * sim::kMicrosecond);
+  CHECK(usage.ru_stime.tv_sec == 0);
+  CHECK(usage.ru_stime.tv_usec < 10);
 }
 
 TEST_CASE("sleepers wake in the order of their deadlines", "[kernel][time][sleep]") {
@@ -240,7 +260,7 @@ TEST_CASE("clock_gettime with an unknown clock returns EINVAL", "[kernel][time][
   CHECK(large == errno_of(sys::Errno::kEINVAL));
 }
 
-TEST_CASE("the clocks agree: realtime is monotonic plus a fixed epoch, and both advance with computation",
+TEST_CASE("the clocks agree: realtime and monotonic advance together with computation",
           "[kernel][time][clock]") {
   KernelFixture f;
   sys::timespec mono_a, real_a, mono_b, real_b, boot, raw;
@@ -256,15 +276,34 @@ TEST_CASE("the clocks agree: realtime is monotonic plus a fixed epoch, and both 
   });
   CHECK(to_tick(mono_b) - to_tick(mono_a) >= sim::kMillisecond);
   CHECK(to_tick(mono_b) - to_tick(mono_a) < sim::kMillisecond + sim::kMicrosecond);
-  CHECK(real_a.tv_sec > 1'700'000'000);  // a date after 2023
-  CHECK(real_b.tv_sec - mono_b.tv_sec == real_a.tv_sec - mono_a.tv_sec);
+  const sim::Tick real_elapsed = to_tick(real_b) - to_tick(real_a);
+  CHECK(real_elapsed >= sim::kMillisecond);
+  CHECK(real_elapsed < sim::kMillisecond + sim::kMicrosecond);
   CHECK(to_tick(boot) >= to_tick(mono_b));
   CHECK(to_tick(raw) >= to_tick(mono_b));
   CHECK(mono_a.tv_nsec >= 0);
   CHECK(mono_a.tv_nsec < 1'000'000'000);
 }
 
-TEST_CASE("CLOCK_PROCESS_CPUTIME_ID counts computation but not sleep", "[kernel][time][clock]") {
+TEST_CASE("CLOCK_REALTIME reads the fixed boot date (2026-01-01) plus the time since boot",
+          "[kernel][time][clock]") {
+  KernelFixture f;
+  sys::timespec real, mono;
+  f.run([&](user::Process& init) {
+    init.nanosleep(1500 * sim::kMillisecond);
+    init.clock_gettime(sys::kClockRealtime, real);
+    init.clock_gettime(sys::kClockMonotonic, mono);
+    return 0;
+  });
+  CHECK(real.tv_sec > 1'700'000'000);  // a date after 2023
+  // The two reads are a syscall apart (a few cycles of copying): within a microsecond.
+  const std::int64_t real_ns = (real.tv_sec - 1'767'225'600) * 1'000'000'000 + real.tv_nsec;
+  const std::int64_t mono_ns = mono.tv_sec * 1'000'000'000 + mono.tv_nsec;
+  CHECK(mono_ns - real_ns >= 0);
+  CHECK(mono_ns - real_ns < 1000);
+}
+
+TEST_CASE("CLOCK_PROCESS_CPUTIME_ID counts computation", "[kernel][time][clock]") {
   KernelFixture f;
   sys::timespec start, after_compute, after_sleep, thread_clock;
   f.run([&](user::Process& init) {
@@ -282,6 +321,21 @@ TEST_CASE("CLOCK_PROCESS_CPUTIME_ID counts computation but not sleep", "[kernel]
   const sim::Tick computed = to_tick(after_compute) - to_tick(start);
   CHECK(computed >= 2 * sim::kMillisecond);
   CHECK(computed < 2 * sim::kMillisecond + 10 * sim::kMicrosecond);
-  CHECK(to_tick(after_sleep) - to_tick(after_compute) < 10 * sim::kMicrosecond);
   CHECK(to_tick(thread_clock) >= to_tick(after_sleep));
+}
+
+TEST_CASE("CLOCK_PROCESS_CPUTIME_ID does not advance while the process sleeps",
+          "[kernel][time][clock][accounting]") {
+  KernelFixture f;
+  sys::timespec before, after;
+  f.run([&](user::Process& init) {
+    init.fork([&](user::Process& self) {
+      self.clock_gettime(sys::kClockProcessCputime, before);
+      self.nanosleep(5 * sim::kMillisecond);
+      self.clock_gettime(sys::kClockProcessCputime, after);
+      return 0;
+    });
+    return 0;
+  });
+  CHECK(to_tick(after) - to_tick(before) < 10 * sim::kMicrosecond);
 }

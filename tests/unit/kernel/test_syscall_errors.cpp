@@ -744,3 +744,42 @@ TEST_CASE("rt_sigaction refuses SIGKILL, a bad signal number and a bad sigsetsiz
   CHECK(query == 0);
   CHECK(old_handler == 1);
 }
+
+TEST_CASE("a private file mapping reads the file's bytes and keeps its own writes private", "[kernel][errors][mm]") {
+  KernelFixture f;
+  std::string mapped, file_after;
+  std::uint64_t past_end = 1;
+  f.run([&](user::Process& init) {
+    const int fd = init.open("/tmp/mapped", sys::kOpenCreate | sys::kOpenReadWrite, 0644);
+    std::string content(5000, '\0');
+    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('A' + i % 23);
+    init.write(fd, content);
+    const std::int64_t at = init.mmap(0, 8192, kReadWrite, sys::kMapPrivate, fd, 0);
+    REQUIRE(at > 0);
+    const auto address = static_cast<mmu::VirtAddr>(at);
+    mapped.resize(5000);
+    init.read_memory(address, mapped.data(), 5000);
+    past_end = init.load<std::uint64_t>(address + 5000);  // rest of the last page: zeros
+    init.store<char>(address, 'z');
+    init.lseek(fd, 0, sys::kSeekSet);
+    char first = 0;
+    init.read(fd, std::span<char>(&first, 1));
+    file_after.assign(1, first);
+    CHECK(mapped == content);
+    return 0;
+  });
+  CHECK(past_end == 0);
+  CHECK(file_after == "A");
+}
+
+TEST_CASE("mmap of a file opened write-only returns EACCES", "[kernel][errors][mm]") {
+  KernelFixture f;
+  std::int64_t result = 0;
+  f.run([&](user::Process& init) {
+    const int fd = init.open("/tmp/wo", sys::kOpenCreate | sys::kOpenWriteOnly, 0644);
+    init.write(fd, "data");
+    result = init.mmap(0, 4096, sys::kProtRead, sys::kMapPrivate, fd, 0);
+    return 0;
+  });
+  CHECK(result == errno_of(sys::Errno::kEACCES));
+}

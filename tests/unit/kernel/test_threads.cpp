@@ -300,3 +300,32 @@ TEST_CASE("two threads on two CPUs compute at the same time", "[kernel][threads]
   CHECK(process_end < 750 * sim::kMicrosecond);
   CHECK(process_end >= 500 * sim::kMicrosecond);
 }
+
+TEST_CASE("a child forked by one thread can be reaped by another thread of the process", "[kernel][threads][wait]") {
+  KernelFixture f;
+  sys::pid_t forked = 0, reaped = 0, child_ppid = 0, process = 0;
+  int status = -1;
+  f.run([&](user::Process& init) {
+    process = init.fork([&](user::Process& self) {
+      int done[2];
+      REQUIRE(self.pipe(done) == 0);
+      self.spawn_thread([&](user::Process& thread) {
+        forked = thread.fork([&](user::Process& c) {
+          child_ppid = c.getppid();
+          return 13;
+        });
+        thread.write(done[1], "x");
+        return 0;
+      });
+      await(self, done[0]);
+      reaped = self.wait(&status);  // the main thread reaps the other thread's child
+      return 0;
+    });
+    init.waitpid(process, nullptr);
+    return 0;
+  });
+  CHECK(forked > 0);
+  CHECK(reaped == forked);
+  CHECK(sys::exit_code(status) == 13);
+  CHECK(child_ppid == process);  // the process's pid, not the forking thread's tid
+}

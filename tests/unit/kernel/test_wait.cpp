@@ -315,3 +315,125 @@ TEST_CASE("wait4 with a bad status pointer returns EFAULT and the child is reape
   CHECK(bad == errno_of(sys::Errno::kEFAULT));
   CHECK(again == errno_of(sys::Errno::kECHILD));
 }
+
+namespace {
+
+/// SIG_IGN for `signal` through the raw rt_sigaction (struct kernel_sigaction in memory).
+std::int64_t ignore_signal(user::Process& self, int signal) {
+  const auto page = static_cast<mmu::VirtAddr>(
+      self.mmap(0, 4096, sys::kProtRead | sys::kProtWrite, sys::kMapPrivate | sys::kMapAnonymous));
+  const std::uint64_t action[4] = {1, 0, 0, 0};
+  self.write_memory(page, action, sizeof(action));
+  return self.syscall(sys::nr::rt_sigaction, static_cast<std::uint64_t>(signal), page, 0, 8);
+}
+
+}  // namespace
+
+TEST_CASE("with SIGCHLD ignored, children are reaped at exit and wait returns ECHILD once they are gone",
+          "[kernel][wait][signal]") {
+  KernelFixture f;
+  std::int64_t result = 0;
+  sim::Tick returned_at = 0;
+  sys::pid_t child = 0;
+  f.run([&](user::Process& init) {
+    init.fork([&](user::Process& self) {
+      REQUIRE(ignore_signal(self, sys::kSigChld) == 0);
+      child = self.fork([](user::Process& c) {
+        c.nanosleep(3 * sim::kMillisecond);
+        return 1;
+      });
+      result = self.wait(nullptr);  // blocks until the child is gone (POSIX, Linux)
+      returned_at = self.now();
+      return 0;
+    });
+    return 0;
+  });
+  CHECK(result == errno_of(sys::Errno::kECHILD));
+  CHECK(returned_at >= 3 * sim::kMillisecond);
+  const auto info = f.kernel.task(child);
+  REQUIRE(info);
+  CHECK(info->state == kernel::TaskState::kDead);
+}
+
+TEST_CASE("a child's exit does not interrupt its parent's nanosleep (SIGCHLD is ignored by default)",
+          "[kernel][wait][signal]") {
+  KernelFixture f;
+  int result = -1;
+  sim::Tick slept = 0;
+  f.run([&](user::Process& init) {
+    init.fork([](user::Process&) { return 0; });
+    const sim::Tick before = init.now();
+    result = init.nanosleep(5 * sim::kMillisecond);
+    slept = init.now() - before;
+    return 0;
+  });
+  CHECK(result == 0);
+  CHECK(slept >= 5 * sim::kMillisecond);
+}
+
+TEST_CASE("a signal whose disposition is SIG_IGN neither kills nor wakes the target", "[kernel][wait][signal]") {
+  KernelFixture f;
+  int status = -1;
+  sim::Tick finished = 0;
+  f.run([&](user::Process& init) {
+    int ready[2];
+    REQUIRE(init.pipe(ready) == 0);
+    const sys::pid_t child = init.fork([&](user::Process& self) {
+      ignore_signal(self, sys::kSigUsr1);
+      self.write(ready[1], "x");
+      self.nanosleep(4 * sim::kMillisecond);
+      finished = self.now();
+      return 2;
+    });
+    char byte;
+    init.read(ready[0], std::span<char>(&byte, 1));
+    init.syscall(sys::nr::kill, static_cast<std::uint64_t>(child), sys::kSigUsr1);
+    init.waitpid(child, &status);
+    return 0;
+  });
+  CHECK(sys::exited_normally(status));
+  CHECK(sys::exit_code(status) == 2);
+  CHECK(finished >= 4 * sim::kMillisecond);
+}
+
+TEST_CASE("SIGKILL cannot be ignored", "[kernel][wait][signal]") {
+  KernelFixture f;
+  int status = -1;
+  std::int64_t ignore_result = 0;
+  f.run([&](user::Process& init) {
+    int ready[2];
+    REQUIRE(init.pipe(ready) == 0);
+    const sys::pid_t child = init.fork([&](user::Process& self) {
+      ignore_result = ignore_signal(self, sys::kSigKill);
+      self.write(ready[1], "x");
+      for (;;) self.nanosleep(sim::kMillisecond);
+      return 0;
+    });
+    char byte;
+    init.read(ready[0], std::span<char>(&byte, 1));
+    init.syscall(sys::nr::kill, static_cast<std::uint64_t>(child), sys::kSigKill);
+    init.waitpid(child, &status);
+    return 0;
+  });
+  CHECK(ignore_result == errno_of(sys::Errno::kEINVAL));
+  CHECK(sys::terminating_signal(status) == sys::kSigKill);
+}
+
+TEST_CASE("a killed compute-bound child dies promptly, not at the end of its computation", "[kernel][wait][signal]") {
+  KernelFixture f;
+  int status = -1;
+  sim::Tick reaped_at = 0;
+  f.run([&](user::Process& init) {
+    const sys::pid_t child = init.fork([](user::Process& self) {
+      self.compute(3'000'000'000ull);  // 1 s in one go
+      return 0;
+    });
+    init.nanosleep(2 * sim::kMillisecond);  // 1 CPU: the child gets it meanwhile
+    init.syscall(sys::nr::kill, static_cast<std::uint64_t>(child), sys::kSigTerm);
+    init.waitpid(child, &status);
+    reaped_at = init.now();
+    return 0;
+  });
+  CHECK(sys::terminating_signal(status) == sys::kSigTerm);
+  CHECK(reaped_at < 20 * sim::kMillisecond);
+}

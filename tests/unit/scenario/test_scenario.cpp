@@ -219,7 +219,7 @@ TEST_CASE("trace categories: all, a comma string, or a list", "[scenario]") {
         (TraceCategory::kSyscall | TraceCategory::kFault));
 }
 
-TEST_CASE("--set overrides apply before validation, in order", "[scenario]") {
+TEST_CASE("command-line overrides apply before validation and in order", "[scenario]") {
   const Scenario s = scenario::load_default_scenario({"machine.cpus=4", "run.seed=9", "workloads.0.count=5",
                                                      "workloads[1].params.bursts=3", "run.seed=11"});
   CHECK(s.machine.cpus == 4);
@@ -233,7 +233,7 @@ TEST_CASE("--set overrides apply before validation, in order", "[scenario]") {
 
 TEST_CASE("the effective configuration reloads to the same scenario", "[scenario]") {
   const Scenario original = scenario::load_default_scenario(
-      {"kernel.costs.fork=45us", "machine.tlb.stlb=false", "outputs.categories=sched,flow", "run.end=2.5s",
+      {R"(kernel.costs={"fork": "45us"})", "machine.tlb.stlb=false", "outputs.categories=sched,flow", "run.end=2.5s",
        R"(workloads[2].arrival_ms="1.25ms")"});
   const nlohmann::ordered_json written = scenario::to_json(original);
   const Scenario reloaded = scenario::load_scenario_text(written.dump(), "effective");
