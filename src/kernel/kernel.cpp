@@ -13,6 +13,8 @@ void Kernel::register_program(Program program) { core_->register_program(std::mo
 void Kernel::boot(user::Entry init_main) { core_->boot(std::move(init_main)); }
 bool Kernel::halted() const { return core_->halted(); }
 int Kernel::init_status() const { return core_->init_status(); }
+sim::Tick Kernel::power_off_time() const { return core_->power_off_time(); }
+std::uint64_t Kernel::context_switches(unsigned cpu) const { return core_->scheduler().rq(cpu).switches; }
 KernelStats Kernel::stats() const { return core_->stats(); }
 const KernelConfig& Kernel::config() const { return core_->config(); }
 Machine& Kernel::machine() { return core_->machine(); }

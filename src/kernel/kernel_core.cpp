@@ -132,6 +132,7 @@ void KernelCore::boot(user::Entry init_main) {
 
 void KernelCore::power_off() {
   halted_ = true;
+  power_off_time_ = now(running_cpu());
   for (unsigned i = 0; i < machine_.cpu_count(); ++i) machine_.timer(i).disarm();
   for (unsigned i = 0; i < scheduler_->cpu_count(); ++i) {
     RunQueue& rq = scheduler_->rq(i);

@@ -81,6 +81,7 @@ class KernelCore final : public user::CodeRegistry {
   void boot(user::Entry init_main);
   bool halted() const { return halted_; }
   int init_status() const { return init_status_; }
+  sim::Tick power_off_time() const { return power_off_time_; }
   /// The empty kernel page table idle tasks and exiting tasks run on.
   mmu::PhysAddr kernel_root() const { return kernel_page_table_->root(); }
 
@@ -194,6 +195,7 @@ class KernelCore final : public user::CodeRegistry {
   bool halted_ = false;
   bool tearing_down_ = false;
   int init_status_ = 0;
+  sim::Tick power_off_time_ = sim::kTickNever;
   std::vector<std::uint16_t> free_pcids_;
   std::uint16_t next_pcid_ = 1;
 };

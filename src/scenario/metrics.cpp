@@ -75,7 +75,7 @@ Json cpu_json(kernel::Kernel& kernel, unsigned index, sim::Tick elapsed) {
           {"utilisation", elapsed == 0 ? 0.0 : 1.0 - static_cast<double>(idle) / static_cast<double>(elapsed)},
           {"busy_time", elapsed - idle},
           {"idle_time", idle},
-          {"context_switches", kernel.core().scheduler().rq(index).switches},
+          {"context_switches", kernel.context_switches(index)},
           {"interrupts", cpu.stats().interrupts},
           {"exceptions", cpu.stats().exceptions},
           {"page_faults", cpu.stats().page_faults},

@@ -98,8 +98,7 @@ RunResult run_scenario(const Scenario& scenario) {
   result.halted = kernel.halted();
   if (result.halted) {
     // The power-off: init's exit. Whatever events remain (none, normally) are not run.
-    const std::optional<kernel::TaskInfo> init = kernel.task(1);
-    result.end_time = init && init->accounting.completion != sim::kTickNever ? init->accounting.completion : engine.now();
+    result.end_time = kernel.power_off_time();
     result.init_status = kernel.init_status();
   } else {
     engine.run_until(end);

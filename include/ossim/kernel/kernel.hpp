@@ -114,6 +114,8 @@ class Kernel {
   bool halted() const;
   /// The exit status of init (wait encoding), once halted.
   int init_status() const;
+  /// When init exited and the machine powered off (kTickNever before).
+  sim::Tick power_off_time() const;
 
   /// Every task that ever existed, in pid order (exited ones with their final state).
   std::vector<TaskInfo> tasks() const;
@@ -121,6 +123,8 @@ class Kernel {
   KernelStats stats() const;
   /// Simulated time each CPU spent in its idle task.
   sim::Tick idle_time(unsigned cpu) const;
+  /// Context switches each CPU has made (to and from its idle task included).
+  std::uint64_t context_switches(unsigned cpu) const;
   const KernelConfig& config() const;
   Machine& machine();
 
