@@ -160,7 +160,7 @@ int list() {
       fmt::print("  {:<14} {:<12} {}\n", param.name, shown, param.description);
     }
   }
-  fmt::print("\nschedulers: rr\n");
+  fmt::print("\nschedulers: rr, cfs\n");
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/sched/cfs.hpp"
 #include "kernel/sched/round_robin.hpp"
 #include "kernel/task/signal_handlers.hpp"
 
@@ -16,7 +17,8 @@ namespace {
 
 std::unique_ptr<SchedClass> make_fair_class(const KernelConfig& config, Scheduler& core, unsigned cpus) {
   if (config.scheduler == "rr") return std::make_unique<RoundRobinClass>(core, cpus, config.rr_quantum);
-  throw std::invalid_argument(fmt::format("unknown scheduler \"{}\" (known: rr)", config.scheduler));
+  if (config.scheduler == "cfs") return std::make_unique<CfsClass>(core, cpus);
+  throw std::invalid_argument(fmt::format("unknown scheduler \"{}\" (known: rr, cfs)", config.scheduler));
 }
 
 }  // namespace

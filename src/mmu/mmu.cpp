@@ -77,8 +77,12 @@ void Mmu::set_mode(const PagingMode& mode, bool pcid_enabled) {
 void Mmu::load_cr3(std::uint64_t cr3) {
   root_ = cr3 & pte::kAddressMask;
   if (!pcid_enabled_) {
+    // Without PCIDs every entry is tagged 0, so this drops every non-global entry (what
+    // a CR3 load does) while visiting only the entries held.
     pcid_ = 0;
-    flush_all(false);
+    itlb_.flush_pcid(0);
+    dtlb_.flush_pcid(0);
+    if (stlb_) stlb_->flush_pcid(0);
     return;
   }
   pcid_ = static_cast<std::uint16_t>(cr3 & kCr3PcidMask);

@@ -20,9 +20,32 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   keys_.assign(config_.entries, 0);
   stamps_.assign(config_.entries, 0);
   entries_.resize(config_.entries);
+  pcid_next_.assign(config_.entries, kNoWay);
+  pcid_prev_.assign(config_.entries, kNoWay);
+  pcid_head_.assign(kPcids, kNoWay);
+}
+
+void Tlb::link(std::size_t way, std::uint16_t pcid) {
+  std::uint32_t& head = pcid_head_[pcid % kPcids];
+  pcid_prev_[way] = kNoWay;
+  pcid_next_[way] = head;
+  if (head != kNoWay) pcid_prev_[head] = static_cast<std::uint32_t>(way);
+  head = static_cast<std::uint32_t>(way);
+}
+
+void Tlb::unlink(std::size_t way) {
+  const std::uint32_t next = pcid_next_[way];
+  const std::uint32_t prev = pcid_prev_[way];
+  if (prev != kNoWay) {
+    pcid_next_[prev] = next;
+  } else {
+    pcid_head_[entries_[way].pcid % kPcids] = next;
+  }
+  if (next != kNoWay) pcid_prev_[next] = prev;
 }
 
 void Tlb::remove(std::size_t way) {
+  unlink(way);
   --resident_[size_index(entries_[way].shift)];
   entries_[way].shift = 0;
   keys_[way] = 0;
@@ -82,10 +105,15 @@ void Tlb::insert_absent(const TlbEntry& entry) {
 }
 
 void Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
-  // The key says what the way held, so the old entry is written over without being read.
-  if (keys_[way] != 0) --resident_[(keys_[way] & 3) - 1];
+  // The key says what the way held, so the old entry is written over without being read
+  // (but for its PCID, to leave that PCID's list).
+  if (keys_[way] != 0) {
+    --resident_[(keys_[way] & 3) - 1];
+    unlink(way);
+  }
   TlbEntry& target = entries_[way];
   target = entry;
+  link(way, entry.pcid);
   target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
   keys_[way] = key;
   stamps_[way] = ++clock_;
@@ -110,9 +138,10 @@ void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_glo
 
 void Tlb::flush_pcid(std::uint16_t pcid) {
   ++stats_.flushes;
-  for (std::size_t way = 0; way < entries_.size(); ++way) {
-    const TlbEntry& e = entries_[way];
-    if (e.valid() && e.pcid == pcid && !e.has(TlbEntry::kGlobal)) remove(way);
+  for (std::uint32_t way = pcid_head_[pcid % kPcids]; way != kNoWay;) {
+    const std::uint32_t next = pcid_next_[way];
+    if (entries_[way].pcid == pcid && !entries_[way].has(TlbEntry::kGlobal)) remove(way);
+    way = next;
   }
 }
 

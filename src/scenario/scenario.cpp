@@ -123,7 +123,7 @@ kernel::CostModel read_costs(JsonReader& kernel_section) {
 
 void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
   config.hz = kernel_section.get_in_range<unsigned>("hz", 1, 100'000, config.hz);
-  config.scheduler = kernel_section.get_choice("scheduler", {"rr"}, config.scheduler);
+  config.scheduler = kernel_section.get_choice("scheduler", {"rr", "cfs"}, config.scheduler);
   config.rr_quantum = kernel_section.get_duration("rr_quantum", config.rr_quantum);
   if (config.rr_quantum == 0) kernel_section.fail("rr_quantum", "must be positive");
   config.pcid = kernel_section.get("pcid", config.pcid);

@@ -55,7 +55,7 @@ struct CostModel {
 struct KernelConfig {
   /// Timer interrupts per second on each CPU (the periodic tick).
   unsigned hz = 1000;
-  /// The fair-slot policy every new task gets ("rr" for now).
+  /// The fair-slot policy every new task gets: "rr" (round robin) or "cfs" (Linux's CFS).
   std::string scheduler = "rr";
   /// Round-robin quantum.
   sim::Tick rr_quantum = 10 * sim::kMillisecond;

@@ -144,6 +144,13 @@ class Tlb {
   }
   void remove(std::size_t way);
   void fill(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// The ways of each PCID form a doubly linked list (through the two arrays below), so
+  /// that flushing one PCID visits its own entries only: with thousands of address spaces
+  /// sharing a TLB, a scan of every way on each CR3 load would dominate.
+  void link(std::size_t way, std::uint16_t pcid);
+  void unlink(std::size_t way);
+  static constexpr std::uint32_t kNoWay = ~std::uint32_t{0};
+  static constexpr unsigned kPcids = 4096;
 
   TlbConfig config_;
   TlbReplacement replacement_;
@@ -154,6 +161,9 @@ class Tlb {
   std::vector<std::uint64_t> keys_;
   std::vector<std::uint64_t> stamps_;
   std::vector<TlbEntry> entries_;
+  std::vector<std::uint32_t> pcid_next_;  // per way: the next way of the same PCID
+  std::vector<std::uint32_t> pcid_prev_;
+  std::vector<std::uint32_t> pcid_head_;  // per PCID: its first way, or kNoWay
   unsigned resident_[kSizes] = {};  // valid entries per page size: skip sizes with none
   std::uint64_t clock_ = 0;         // counts hits and fills
   std::uint64_t clock_at_reset_ = 0;

@@ -3,8 +3,8 @@
 /// @file
 /// Flag and constant values of the syscall ABI, with Linux x86-64's values: open flags,
 /// lseek whence, wait options and status encoding, clone flags, signal numbers, mmap
-/// protections and flags, clock ids, file types. Named in the house style (O_CREAT is
-/// kOpenCreate): the C names are macros in host headers and would collide.
+/// protections and flags, clock ids, priority targets, file types. Named in the house
+/// style (O_CREAT is kOpenCreate): the C names are macros in host headers and would collide.
 
 #include <cstdint>
 
@@ -110,6 +110,13 @@ inline constexpr int kClockProcessCputime = 2;
 inline constexpr int kClockThreadCputime = 3;
 inline constexpr int kClockMonotonicRaw = 4;
 inline constexpr int kClockBoottime = 7;
+
+// getpriority(2) / setpriority(2): what `who` names, and the range of nice values.
+inline constexpr int kPrioProcess = 0;       // a task (0: the caller)
+inline constexpr int kPrioProcessGroup = 1;  // every task of a process group (0: the caller's)
+inline constexpr int kPrioUser = 2;          // every task of a user (0: the caller's uid)
+inline constexpr int kNiceMin = -20;
+inline constexpr int kNiceMax = 19;
 
 /// Pipe capacity: Linux's default (16 pages).
 inline constexpr std::uint64_t kPipeCapacity = 65536;

@@ -50,6 +50,8 @@
   X(112, setsid)                   \
   X(121, getpgid)                  \
   X(124, getsid)                   \
+  X(140, getpriority)              \
+  X(141, setpriority)              \
   X(186, gettid)                   \
   X(228, clock_gettime)            \
   X(231, exit_group)               \

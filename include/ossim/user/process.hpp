@@ -115,6 +115,29 @@ class Process {
   sys::pid_t setsid() { return static_cast<sys::pid_t>(syscall(sys::nr::setsid)); }
   sys::pid_t getsid(sys::pid_t pid) { return static_cast<sys::pid_t>(syscall(sys::nr::getsid, pid)); }
   int sched_yield() { return static_cast<int>(syscall(sys::nr::sched_yield)); }
+  /// getpriority(): the nice value (-20..19) of the tasks `which` (sys::kPrioProcess...)
+  /// and `who` name, the lowest among several, as glibc returns it (the raw syscall
+  /// returns 20 - nice). As with glibc, an error (-ESRCH, -EINVAL) is a possible nice
+  /// value too: a caller that must tell them apart uses syscall(sys::nr::getpriority).
+  int getpriority(int which, int who) {
+    const std::int64_t raw = syscall(sys::nr::getpriority, static_cast<std::uint64_t>(which),
+                                     static_cast<std::uint64_t>(who));
+    return raw < 0 ? static_cast<int>(raw) : 20 - static_cast<int>(raw);
+  }
+  /// setpriority(): gives the tasks `which` and `who` name the nice value `nice`
+  /// (clamped to -20..19); returns 0 or -errno.
+  int setpriority(int which, int who, int nice) {
+    return static_cast<int>(syscall(sys::nr::setpriority, static_cast<std::uint64_t>(which),
+                                    static_cast<std::uint64_t>(who), static_cast<std::uint64_t>(nice)));
+  }
+  /// nice(): adds `increment` to the caller's nice value; returns the new one, or -errno.
+  int nice(int increment) {
+    const std::int64_t raw = syscall(sys::nr::getpriority, sys::kPrioProcess, 0);
+    if (raw < 0) return static_cast<int>(raw);
+    const int target = 20 - static_cast<int>(raw) + increment;
+    if (const int error = setpriority(sys::kPrioProcess, 0, target); error < 0) return error;
+    return getpriority(sys::kPrioProcess, 0);
+  }
   /// nanosleep for `duration`; returns 0, or -EINTR.
   int nanosleep(sim::Tick duration);
   /// clock_gettime into a host timespec; returns 0 or -errno.

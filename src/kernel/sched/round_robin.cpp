@@ -36,23 +36,7 @@ void RoundRobinClass::check_preempt(RunQueue&, Task&) {
   // Round robin never preempts for a wakeup: the woken task waits its turn.
 }
 
-unsigned RoundRobinClass::select_cpu(Task&, unsigned prev_cpu) {
-  const unsigned cpus = core_.cpu_count();
-  if (prev_cpu >= cpus) prev_cpu = 0;
-  const auto idle = [&](unsigned cpu) {
-    const RunQueue& rq = core_.rq(cpu);
-    return rq.curr == rq.idle && rq.nr_running == 0;
-  };
-  if (idle(prev_cpu)) return prev_cpu;
-  for (unsigned cpu = 0; cpu < cpus; ++cpu) {
-    if (idle(cpu)) return cpu;
-  }
-  unsigned best = prev_cpu;
-  for (unsigned cpu = 0; cpu < cpus; ++cpu) {
-    if (core_.rq(cpu).nr_running < core_.rq(best).nr_running) best = cpu;
-  }
-  return best;
-}
+unsigned RoundRobinClass::select_cpu(Task&, unsigned prev_cpu) { return core_.idle_or_least_loaded_cpu(prev_cpu); }
 
 void RoundRobinClass::yield(RunQueue&, Task& curr) {
   curr.need_resched = true;  // put_prev sends it to the tail
@@ -61,5 +45,7 @@ void RoundRobinClass::yield(RunQueue&, Task& curr) {
 sim::Tick RoundRobinClass::slice_end(RunQueue&, Task& curr) {
   return sim::tick_add(curr.se.slice_start, quantum_ > curr.se.slice_runtime ? quantum_ - curr.se.slice_runtime : 0);
 }
+
+void RoundRobinClass::reweight(RunQueue&, Task& task, int nice) { task.se.nice = nice; }
 
 }  // namespace ossim::kernel

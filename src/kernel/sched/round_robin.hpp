@@ -8,6 +8,8 @@
 // CPU selection for a waking or new task: its previous CPU if idle, else the idle CPU
 // with the lowest number, else the CPU with the fewest runnable tasks (the previous CPU
 // on a tie).
+//
+// Nice values are recorded (reweight) but do not change the order or the quantum.
 
 #include <vector>
 
@@ -34,6 +36,7 @@ class RoundRobinClass final : public SchedClass {
   unsigned select_cpu(Task& task, unsigned prev_cpu) override;
   void yield(RunQueue& rq, Task& curr) override;
   sim::Tick slice_end(RunQueue& rq, Task& curr) override;
+  void reweight(RunQueue& rq, Task& task, int nice) override;
 
  private:
   using Queue = boost::intrusive::list<

@@ -17,6 +17,9 @@
 //     run queue and may preempt the running one the same way.
 //   - slice_end() tells the core when the running task's slice ends, so that the core
 //     can preempt it at that exact time (the hrtick); kTickNever means "only at ticks".
+//   - reweight() is how a task's nice value changes once the task exists (setpriority), so
+//     that a class keeping per-queue weights can move the task's share; like
+//     check_preempt() it may set rq.curr->need_resched.
 
 #include <cstdint>
 #include <string_view>
@@ -49,6 +52,8 @@ class SchedClass {
   virtual void yield(RunQueue& rq, Task& curr) = 0;
   /// The time the running task's slice ends, or kTickNever.
   virtual sim::Tick slice_end(RunQueue& rq, Task& curr) = 0;
+  /// Sets the nice value of `task`, whose run queue is `rq` (queued, running or not).
+  virtual void reweight(RunQueue& rq, Task& task, int nice) = 0;
 };
 
 }  // namespace ossim::kernel

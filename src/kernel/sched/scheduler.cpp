@@ -247,6 +247,34 @@ void Scheduler::tick(cpu::Cpu& cpu) {
   rq.curr->se.sched_class->task_tick(rq, *rq.curr);
 }
 
+void Scheduler::set_nice(Task& task, int nice, sim::Tick now, const cpu::Cpu* from) {
+  RunQueue& rq = rqs_[task.se.cpu];
+  const bool already = rq.curr->need_resched;
+  task.se.sched_class->reweight(rq, task, nice);
+  if (!already && rq.curr->need_resched) {
+    rq.curr->need_resched = false;  // let resched() deliver the kick
+    resched(rq, now, from);
+  }
+}
+
+unsigned Scheduler::idle_or_least_loaded_cpu(unsigned prev_cpu) const {
+  const unsigned cpus = cpu_count();
+  if (prev_cpu >= cpus) prev_cpu = 0;
+  const auto idle = [&](unsigned cpu) {
+    const RunQueue& rq = rqs_[cpu];
+    return rq.curr == rq.idle && rq.nr_running == 0;
+  };
+  if (idle(prev_cpu)) return prev_cpu;
+  for (unsigned cpu = 0; cpu < cpus; ++cpu) {
+    if (idle(cpu)) return cpu;
+  }
+  unsigned best = prev_cpu;
+  for (unsigned cpu = 0; cpu < cpus; ++cpu) {
+    if (rqs_[cpu].nr_running < rqs_[best].nr_running) best = cpu;
+  }
+  return best;
+}
+
 void Scheduler::yield(Task& curr) {
   RunQueue& rq = rqs_[curr.ctx().cpu().id()];
   update_curr(rq, curr.ctx().cpu().now());

@@ -94,6 +94,13 @@ class Scheduler {
   void yield(Task& curr);
   /// The hrtick: preempts the slice's task when its slice ends.
   void arm_hrtick(RunQueue& rq, Task& next, sim::Tick now);
+  /// set_user_nice: gives `task` the nice value `nice` through its class (which moves a
+  /// queued task's weight) and reschedules its CPU if the class asks to.
+  void set_nice(Task& task, int nice, sim::Tick now, const cpu::Cpu* from);
+  /// The CPU selection the classes share for a waking or new task: `prev_cpu` if idle,
+  /// else the idle CPU with the lowest number, else the CPU with the fewest runnable tasks
+  /// (`prev_cpu` on a tie).
+  unsigned idle_or_least_loaded_cpu(unsigned prev_cpu) const;
 
   /// An address space is going away: no CPU may skip loading CR3 on the strength of
   /// having it loaded (a new one could reuse its address).

@@ -3,6 +3,9 @@
 // code handle (a host stack cannot be copied); everything simulated is really copied:
 // the address space copy-on-write, the fd table, the signal dispositions.
 
+#include <algorithm>
+#include <iterator>
+
 #include "kernel/entry/syscall_table.hpp"
 #include "kernel/entry/user_copy.hpp"
 #include "kernel/fs/file_table.hpp"
@@ -66,6 +69,9 @@ Result<pid_t> do_clone(SyscallCall& call, std::uint64_t flags, user::Entry entry
   child->se.policy = parent.se.policy;
   child->se.priority = parent.se.priority;
   child->se.nice = parent.se.nice;
+  // The class's own state too (sched_fork copies the parent's entity): CFS starts the
+  // child from its parent's vruntime.
+  std::copy(std::begin(parent.se.policy_data), std::end(parent.se.policy_data), std::begin(child->se.policy_data));
   child->se.cpu = parent.se.cpu;
   child->acct.arrival = now;
   child->entry = std::move(entry);

@@ -123,7 +123,7 @@ TEST_CASE("machine values and TLB geometry are read, and the second-level TLB ca
 
 TEST_CASE("bad kernel values name their key path", "[scenario][kernel]") {
   CHECK(error_with("kernel.hz=0") == "kernel.hz: expected an integer from 1 to 100000, got 0");
-  CHECK(error_with("kernel.scheduler=cfs") == "kernel.scheduler: expected one of \"rr\", got \"cfs\"");
+  CHECK(error_with("kernel.scheduler=bfs") == "kernel.scheduler: expected one of \"rr\", \"cfs\", got \"bfs\"");
   CHECK(error_with("kernel.rr_quantum=10 parsecs") ==
         "kernel.rr_quantum: bad duration \"10 parsecs\" (use ps, ns, us, ms or s)");
   CHECK(error_with("kernel.rr_quantum=0ms") == "kernel.rr_quantum: must be positive");
@@ -132,6 +132,11 @@ TEST_CASE("bad kernel values name their key path", "[scenario][kernel]") {
         "kernel.costs: expected \"default\", \"ideal\" or an object of durations, got \"cheap\"");
   CHECK(error_with("kernel.costs.forks=1us").starts_with("unknown key 'kernel.costs.forks' (known keys: syscall_entry,"));
   CHECK(error_with("kernel.costs.fork=soon").starts_with("kernel.costs.fork: bad duration \"soon\""));
+}
+
+TEST_CASE("kernel.scheduler chooses round robin or CFS", "[scenario][kernel]") {
+  CHECK(load(kMinimal, {"kernel.scheduler=rr"}).kernel.scheduler == "rr");
+  CHECK(load(kMinimal, {"kernel.scheduler=cfs"}).kernel.scheduler == "cfs");
 }
 
 TEST_CASE("kernel costs: default, ideal, or an object whose missing fields keep the defaults", "[scenario][kernel]") {
