@@ -4,168 +4,241 @@
 #include <bit>
 
 namespace ossim::sim {
+namespace {
+
+/// Epochs are made wide enough to hold about this many entries each.
+constexpr std::uint64_t kMinEpochEvents = 512;
+/// A bucket with more entries than this is split into a finer rung rather than sorted.
+constexpr std::uint32_t kSortThreshold = 48;
+/// At most this many buckets in one rung (a coarser rung holds more per bucket).
+constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
+/// How many entries beyond the bucket being consumed have their events prefetched.
+constexpr std::uint32_t kPrefetchDistance = 16;
+/// Appends to an epoch fetch the line this many entries past the end.
+constexpr std::size_t kEpochAhead = 8;
+
+/// Buckets of up to this many entries are sorted by insertion.
+constexpr std::size_t kInsertionSortMax = 12;
+
+}  // namespace
 
 Event::~Event() {
   if (queue_ != nullptr) queue_->cancel(*this);
+  if (stale_ != 0) home_->bury(*this);
 }
 
 EventQueue::~EventQueue() {
-  auto detach_list = [](Event* event) {
-    while (event != nullptr) {
-      Event* next = event->next_;
-      event->queue_ = nullptr;
-      event = next;
+  for_each_entry([this](const Entry& entry) {
+    if (dead(entry)) return;
+    Event& event = *entry.event;
+    if (event.queue_ == this) event.queue_ = nullptr;
+    if (event.home_ == this) {
+      event.home_ = nullptr;
+      event.stale_ = 0;
     }
-  };
-  auto detach_pile = [](const Pile& pile) {
-    for (const PileEntry& entry : pile.items) {
-      if (entry.event != nullptr) entry.event->queue_ = nullptr;
-    }
-  };
-  detach_list(bottom_head_);
-  for (unsigned r = 0; r < rung_count_; ++r) {
-    for (Event* head : rungs_[r].heads) detach_list(head);
-  }
-  for (unsigned e = epoch_current_; e < epoch_count_; ++e) detach_pile(epochs_[e]);
-  detach_pile(far_);
+  });
 }
 
-// ---- Insertion and removal ----------------------------------------------------------------
+// ---- Stale entries --------------------------------------------------------------------------
+
+bool EventQueue::dead(const Entry& entry) const {
+  if (dead_.empty()) return false;
+  const auto found = dead_.find(entry.event);
+  return found != dead_.end() && entry.sequence < found->second.below;
+}
+
+bool EventQueue::live_slow(const Entry& entry) {
+  if (!dead_.empty()) {
+    const auto found = dead_.find(entry.event);
+    if (found != dead_.end() && entry.sequence < found->second.below) {
+      if (--found->second.count == 0) dead_.erase(found);
+      --stale_count_;
+      return false;
+    }
+  }
+  Event& event = *entry.event;
+  if (event.queue_ == this && event.sequence_ == entry.sequence) return true;
+  --event.stale_;
+  --stale_count_;
+  return false;
+}
+
+void EventQueue::bury(Event& event) {
+  Dead& dead = dead_[&event];
+  dead.below = next_sequence_;
+  dead.count += event.stale_;
+  event.stale_ = 0;
+  event.home_ = nullptr;
+}
+
+void EventQueue::purge(Event& event) {
+  filter([&](const Entry& entry) {
+    if (entry.event != &event) return true;
+    if (dead(entry)) {
+      const auto found = dead_.find(entry.event);
+      if (--found->second.count == 0) dead_.erase(found);
+    }
+    --stale_count_;
+    return false;
+  });
+  event.stale_ = 0;
+  event.home_ = nullptr;
+  if (size_ == 0 && stale_count_ == 0) forget_ranges();
+}
+
+void EventQueue::collect() {
+  ++stats_.collections;
+  filter([this](const Entry& entry) { return live_slow(entry); });
+  assert(stale_count_ == 0 && dead_.empty());
+}
+
+template <typename Visit>
+void EventQueue::for_each_entry(Visit visit) const {
+  for (std::size_t i = bottom_pos_; i < bottom_.size(); ++i) visit(bottom_[i]);
+  for (unsigned r = 0; r < rung_count_; ++r) {
+    const Rung& rung = rungs_[r];
+    for (std::uint32_t i = rung.first[rung.current]; i < rung.first[rung.buckets]; ++i) visit(rung.entries[i]);
+    for (std::uint32_t b = rung.current; b < rung.buckets; ++b) {
+      for (std::uint32_t n = rung.extra[b]; n != kNone; n = pool_[n].next) visit(pool_[n].entry);
+    }
+  }
+  for (unsigned e = epoch_current_; e < epoch_count_; ++e) {
+    for (const Entry& entry : epochs_[e]) visit(entry);
+  }
+  for (const Entry& entry : far_) visit(entry);
+}
+
+template <typename Keep>
+void EventQueue::filter(Keep keep) {
+  // `keep` usually reads each entry's event, in an order the host cannot predict: fetch
+  // ahead in the arrays.
+  constexpr std::size_t kAhead = 16;
+  std::size_t kept = 0;
+  for (std::size_t i = bottom_pos_; i < bottom_.size(); ++i) {
+    if (i + kAhead < bottom_.size()) __builtin_prefetch(bottom_[i + kAhead].event, 1);
+    if (keep(bottom_[i])) bottom_[kept++] = bottom_[i];
+  }
+  bottom_.resize(kept);
+  bottom_pos_ = 0;
+  if (rung_count_ > 0) {
+    spare_pool_.clear();
+    for (unsigned r = 0; r < rung_count_; ++r) {
+      Rung& rung = rungs_[r];
+      std::uint32_t out = rung.first[rung.current];
+      std::uint32_t begin = out;
+      for (std::uint32_t b = rung.current; b < rung.buckets; ++b) {
+        const std::uint32_t end = rung.first[b + 1];
+        for (std::uint32_t i = begin; i < end; ++i) {
+          if (i + kAhead < rung.entries.size()) __builtin_prefetch(rung.entries[i + kAhead].event, 1);
+          if (keep(rung.entries[i])) rung.entries[out++] = rung.entries[i];
+        }
+        rung.first[b + 1] = out;
+        begin = end;
+        std::uint32_t head = kNone;
+        for (std::uint32_t n = rung.extra[b]; n != kNone; n = pool_[n].next) {
+          if (!keep(pool_[n].entry)) continue;
+          spare_pool_.push_back(Node{pool_[n].entry, head});
+          head = static_cast<std::uint32_t>(spare_pool_.size() - 1);
+        }
+        rung.extra[b] = head;
+      }
+      rung.prefetched = rung.first[rung.current];
+    }
+    pool_.swap(spare_pool_);
+  }
+  auto filter_array = [&](std::vector<Entry>& entries) {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i + kAhead < entries.size()) __builtin_prefetch(entries[i + kAhead].event, 1);
+      if (keep(entries[i])) entries[out++] = entries[i];
+    }
+    entries.resize(out);
+  };
+  for (unsigned e = epoch_current_; e < epoch_count_; ++e) filter_array(epochs_[e]);
+  filter_array(far_);
+}
+
+// ---- Insertion ----------------------------------------------------------------------------
 
 void EventQueue::forget_ranges() {
-  bottom_head_ = bottom_tail_ = nullptr;
+  bottom_.clear();
+  bottom_pos_ = 0;
   bottom_last_ = 0;
   rung_count_ = 0;
-  for (unsigned e = 0; e < epoch_count_; ++e) {
-    epochs_[e].items.clear();
-    epochs_[e].live = 0;
-  }
+  pool_.clear();
+  for (unsigned e = 0; e < epoch_count_; ++e) epochs_[e].clear();
   epoch_count_ = 0;
   epoch_current_ = 0;
-  far_.items.clear();
-  far_.live = 0;
+  far_.clear();
   far_min_ = kTickNever;
   far_max_ = 0;
 }
 
-void EventQueue::insert(Event& event) {
-  const Tick when = event.when_;
+void EventQueue::become_empty() {
+  // Only stale entries are left: account for them (their events forget them).
+  if (stale_count_ != 0) {
+    filter([this](const Entry& entry) { return live_slow(entry); });
+    assert(stale_count_ == 0 && dead_.empty());
+  }
+  forget_ranges();
+  next_time_ = kTickNever;
+}
+
+void EventQueue::settle() {
+  for (;;) {
+    if (bottom_pos_ == bottom_.size()) {
+      [[maybe_unused]] const bool refilled = refill_bottom();
+      assert(refilled);
+    }
+    const Entry& head = bottom_[bottom_pos_];
+    if (live(head)) {
+      next_time_ = head.when;
+      return;
+    }
+    ++bottom_pos_;
+  }
+}
+
+void EventQueue::insert(const Entry& entry) {
+  const Tick when = entry.when;
   if (when <= bottom_last_) {
     ++stats_.sorted_inserts;
-    insert_bottom(event);
+    insert_bottom(entry);
     return;
   }
   // The rungs cover consecutive ranges, the innermost (finest) one first in time; the
   // epochs come after the outermost rung, the far array after the epochs.
   for (unsigned r = rung_count_; r-- > 0;) {
     if (when <= rungs_[r].last) {
-      push_bucket(rungs_[r], r, event);
+      push_bucket(rungs_[r], entry);
       return;
     }
   }
   if (epoch_count_ > 0 && when <= epochs_last_) {
-    const auto epoch = static_cast<std::uint16_t>((when - epochs_start_) >> epoch_shift_);
-    append(epochs_[epoch], event, kEpoch, epoch);
+    std::vector<Entry>& epoch = epochs_[(when - epochs_start_) >> epoch_shift_];
+    // Appends go to up to 64 arrays in turn, too many streams for the host's prefetcher:
+    // fetch the line a few entries on (harmless past the end).
+    __builtin_prefetch(epoch.data() + epoch.size() + kEpochAhead, 1);
+    epoch.push_back(entry);
     return;
   }
-  append(far_, event, kFar, 0);
+  far_.push_back(entry);
   far_min_ = std::min(far_min_, when);
   far_max_ = std::max(far_max_, when);
 }
 
-void EventQueue::append(Pile& pile, Event& event, Tier tier, std::uint16_t group) {
-  // Holes are closed once they outnumber the events, so an array stays O(events) even when
-  // events are rescheduled again and again with no pops in between.
-  if (pile.items.size() >= 2 * pile.live + 64) close_holes(pile);
-  event.tier_ = tier;
-  event.group_ = group;
-  event.where_ = static_cast<std::uint32_t>(pile.items.size());
-  pile.items.push_back(PileEntry{event.when_, &event});
-  ++pile.live;
-}
-
-void EventQueue::close_holes(Pile& pile) {
-  std::vector<PileEntry>& items = pile.items;
-  std::size_t hole = 0;
-  std::size_t end = items.size();
-  for (;;) {
-    while (hole < end && items[hole].event != nullptr) ++hole;
-    while (end > hole && items[end - 1].event == nullptr) --end;
-    if (hole >= end) break;
-    items[hole] = items[end - 1];
-    items[hole].event->where_ = static_cast<std::uint32_t>(hole);
-    --end;
+void EventQueue::insert_bottom(const Entry& entry) {
+  if (bottom_pos_ == bottom_.size()) {
+    bottom_.clear();
+    bottom_pos_ = 0;
+  } else if (bottom_pos_ >= 64 && 2 * bottom_pos_ >= bottom_.size()) {
+    bottom_.erase(bottom_.begin(), bottom_.begin() + static_cast<std::ptrdiff_t>(bottom_pos_));
+    bottom_pos_ = 0;
   }
-  items.resize(hole);
-}
-
-void EventQueue::remove(Event& event) {
-  switch (event.tier_) {
-    case kBottom:
-      unlink_bottom(event);
-      return;
-    case kFar:
-      far_.items[event.where_].event = nullptr;
-      --far_.live;
-      return;
-    case kEpoch:
-      epochs_[event.group_].items[event.where_].event = nullptr;
-      --epochs_[event.group_].live;
-      return;
-    default: {
-      Rung& rung = rungs_[event.tier_ - kFirstRung];
-      if (event.prev_ != nullptr) {
-        event.prev_->next_ = event.next_;
-      } else {
-        rung.heads[event.where_] = event.next_;
-      }
-      if (event.next_ != nullptr) event.next_->prev_ = event.prev_;
-      return;
-    }
-  }
-}
-
-void EventQueue::insert_bottom(Event& event) {
-  event.tier_ = kBottom;
-  // New events usually belong near the end: scan from the tail.
-  Event* after = bottom_tail_;
-  while (after != nullptr && before(event, *after)) after = after->prev_;
-  event.prev_ = after;
-  event.next_ = after != nullptr ? after->next_ : bottom_head_;
-  if (event.next_ != nullptr) {
-    event.next_->prev_ = &event;
-  } else {
-    bottom_tail_ = &event;
-  }
-  if (after != nullptr) {
-    after->next_ = &event;
-  } else {
-    bottom_head_ = &event;
-  }
-}
-
-void EventQueue::unlink_bottom(Event& event) {
-  if (event.prev_ != nullptr) {
-    event.prev_->next_ = event.next_;
-  } else {
-    bottom_head_ = event.next_;
-  }
-  if (event.next_ != nullptr) {
-    event.next_->prev_ = event.prev_;
-  } else {
-    bottom_tail_ = event.prev_;
-  }
-}
-
-void EventQueue::push_bucket(Rung& rung, unsigned rung_index, Event& event) {
-  const auto bucket = static_cast<std::uint32_t>((event.when_ - rung.start) >> rung.shift);
-  Event*& head = rung.heads[bucket];
-  event.tier_ = static_cast<std::uint8_t>(kFirstRung + rung_index);
-  event.where_ = bucket;
-  event.prev_ = nullptr;
-  event.next_ = head;
-  if (head != nullptr) head->prev_ = &event;
-  head = &event;
+  // New entries usually belong near the end: scan from the tail.
+  std::size_t at = bottom_.size();
+  while (at > bottom_pos_ && before(entry, bottom_[at - 1])) --at;
+  bottom_.insert(bottom_.begin() + static_cast<std::ptrdiff_t>(at), entry);
 }
 
 // ---- Refilling the bottom -----------------------------------------------------------------
@@ -174,13 +247,10 @@ bool EventQueue::refill_bottom() {
   for (;;) {
     if (rung_count_ == 0) {
       if (epoch_count_ == 0) {
-        if (far_.live == 0) return false;
+        if (far_.empty()) return false;
         deal_far_into_epochs();
       }
-      while (epoch_current_ < epoch_count_ && epochs_[epoch_current_].live == 0) {
-        epochs_[epoch_current_].items.clear();
-        ++epoch_current_;
-      }
+      while (epoch_current_ < epoch_count_ && epochs_[epoch_current_].empty()) ++epoch_current_;
       if (epoch_current_ == epoch_count_) {
         // Every epoch is used up: what they covered has been consumed.
         bottom_last_ = epochs_last_;
@@ -190,34 +260,21 @@ bool EventQueue::refill_bottom() {
       spread_epoch_into_new_rung(epoch_current_++);
     }
     Rung& rung = rungs_[rung_count_ - 1];
-    const auto buckets = static_cast<std::uint32_t>(rung.heads.size());
-    while (rung.current < buckets && rung.heads[rung.current] == nullptr) ++rung.current;
-    if (rung.current == buckets) {
+    while (rung.current < rung.buckets && bucket_empty(rung, rung.current)) ++rung.current;
+    if (rung.current == rung.buckets) {
       // This rung is used up: everything it covered has been consumed.
       bottom_last_ = rung.last;
-      --rung_count_;
+      if (--rung_count_ == 0) pool_.clear();
       continue;
     }
     const std::uint32_t bucket = rung.current;
-    // The buckets are consumed in order: fetch the events a few buckets ahead now, so
-    // they are in cache when due. Nearer buckets' first events are in cache already, so
-    // fetch further down their chains.
-    // (Each stage follows one more link of a chain the stage before brought in.)
-    if (bucket + 3 * kPrefetchDistance < buckets) __builtin_prefetch(rung.heads[bucket + 3 * kPrefetchDistance]);
-    for (std::uint32_t stage = 2; stage >= 1; --stage) {
-      const std::uint32_t ahead = bucket + stage * kPrefetchDistance;
-      if (ahead >= buckets) continue;
-      const Event* link = rung.heads[ahead];
-      for (std::uint32_t hop = stage; link != nullptr && hop < 3; ++hop) link = link->next_;
-      if (link != nullptr) __builtin_prefetch(link);
-    }
+    prefetch_ahead(rung);
     const Tick bucket_start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
     // Everything before this bucket is consumed; a later insertion before it belongs in
     // the bottom. (Rungs start after bottom_last_, so bucket_start > 0.)
     assert(bucket_start > bottom_last_);
     bottom_last_ = bucket_start - 1;
-    if (rung.heads[bucket]->next_ != nullptr && rung.shift > 0 && rung_count_ < kMaxRungs &&
-        bucket_holds_more_than(rung.heads[bucket], kSortThreshold)) {
+    if (rung.shift > 0 && rung_count_ < kMaxRungs && bucket_size(rung, bucket) > kSortThreshold) {
       split_bucket(rung, bucket);
       continue;
     }
@@ -226,11 +283,54 @@ bool EventQueue::refill_bottom() {
   }
 }
 
+void EventQueue::prefetch_ahead(Rung& rung) {
+  // The buckets are consumed in order, and so are their entries; the events they name are
+  // in an order the host cannot predict. Fetch those some entries ahead, each once.
+  const std::uint32_t until =
+      std::min(rung.first[rung.buckets], rung.first[rung.current + 1] + kPrefetchDistance);
+  for (std::uint32_t i = std::max(rung.prefetched, rung.first[rung.current]); i < until; ++i) {
+    __builtin_prefetch(rung.entries[i].event, 1);
+  }
+  rung.prefetched = std::max(rung.prefetched, until);
+}
+
+std::size_t EventQueue::bucket_size(const Rung& rung, std::uint32_t bucket) const {
+  std::size_t size = rung.first[bucket + 1] - rung.first[bucket];
+  for (std::uint32_t n = rung.extra[bucket]; n != kNone; n = pool_[n].next) ++size;
+  return size;
+}
+
+void EventQueue::take_bucket(Rung& rung, std::uint32_t bucket, std::vector<Entry>& out) {
+  out.assign(rung.entries.begin() + rung.first[bucket], rung.entries.begin() + rung.first[bucket + 1]);
+  for (std::uint32_t n = rung.extra[bucket]; n != kNone; n = pool_[n].next) out.push_back(pool_[n].entry);
+  rung.extra[bucket] = kNone;
+  rung.first[bucket] = rung.first[bucket + 1];
+  rung.current = bucket + 1;
+}
+
+void EventQueue::build_rung(Rung& rung, std::uint64_t buckets, const Entry* entries, std::size_t count) {
+  rung.buckets = static_cast<std::uint32_t>(buckets);
+  rung.current = 0;
+  rung.prefetched = 0;
+  rung.extra.assign(buckets, kNone);
+  // A counting sort by bucket: counts at b + 2, so that after the prefix sums first[b + 1]
+  // is where bucket b starts, and after the scatter where it ends (where b + 1 starts).
+  std::vector<std::uint32_t>& first = rung.first;
+  first.assign(buckets + 2, 0);
+  const Tick start = rung.start;
+  const unsigned shift = rung.shift;
+  for (std::size_t i = 0; i < count; ++i) ++first[((entries[i].when - start) >> shift) + 2];
+  for (std::size_t b = 2; b < buckets + 2; ++b) first[b] += first[b - 1];
+  rung.entries.resize(count);
+  Entry* const out = rung.entries.data();
+  for (std::size_t i = 0; i < count; ++i) out[first[((entries[i].when - start) >> shift) + 1]++] = entries[i];
+}
+
 void EventQueue::deal_far_into_epochs() {
   ++stats_.epoch_builds;
   // Spans of a power-of-two width covering [far_min_, far_max_]: up to kEpochs of them,
   // fewer for a small queue so that each rung built from one is worth building.
-  const std::uint64_t wanted = std::clamp<std::uint64_t>(far_.live / kMinEpochEvents, 1, kEpochs);
+  const std::uint64_t wanted = std::clamp<std::uint64_t>(far_.size() / kMinEpochEvents, 1, kEpochs);
   const Tick span = far_max_ - far_min_;
   unsigned shift = 0;
   while (shift < 63 && (span >> shift) >= wanted) ++shift;
@@ -241,62 +341,36 @@ void EventQueue::deal_far_into_epochs() {
   const unsigned __int128 last =
       static_cast<unsigned __int128>(far_min_) + (static_cast<unsigned __int128>(epoch_count_) << shift) - 1;
   epochs_last_ = last > kTickNever ? kTickNever : static_cast<Tick>(last);
-  // Every event is told its new place, in an order the host cannot predict: fetch ahead.
-  constexpr std::size_t kAhead = 16;
-  const std::size_t count = far_.items.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i + kAhead < count && far_.items[i + kAhead].event != nullptr) __builtin_prefetch(far_.items[i + kAhead].event, 1);
-    const PileEntry& entry = far_.items[i];
-    if (entry.event == nullptr) continue;
-    const auto epoch = static_cast<std::uint16_t>((entry.when - epochs_start_) >> epoch_shift_);
-    append(epochs_[epoch], *entry.event, kEpoch, epoch);
+  for (const Entry& entry : far_) {
+    std::vector<Entry>& epoch = epochs_[(entry.when - epochs_start_) >> epoch_shift_];
+    __builtin_prefetch(epoch.data() + epoch.size() + kEpochAhead, 1);
+    epoch.push_back(entry);
   }
-  far_.items.clear();
-  far_.live = 0;
+  far_.clear();
   far_min_ = kTickNever;
   far_max_ = 0;
 }
 
 void EventQueue::spread_epoch_into_new_rung(unsigned epoch) {
   ++stats_.spreads;
-  Pile& pile = epochs_[epoch];
+  std::vector<Entry>& entries = epochs_[epoch];
   const Tick start = epochs_start_ + (static_cast<Tick>(epoch) << epoch_shift_);
   const Tick width_less_one = (Tick{1} << epoch_shift_) - 1;
   const Tick last = epochs_last_ - start <= width_less_one ? epochs_last_ : start + width_less_one;
 
-  // About one event per bucket: the smallest bucket width giving at most `events` buckets.
+  // About one entry per bucket: the smallest bucket width giving at most `count` buckets.
   Rung& rung = rungs_[0];
   rung_count_ = 1;
-  const std::uint64_t events = pile.live;
+  pool_.clear();
+  const std::uint64_t count = entries.size();
   const Tick span = last - start;
   unsigned shift = 0;
-  while (shift < 63 && ((span >> shift) >= events || (span >> shift) >= kMaxBuckets)) ++shift;
+  while (shift < 63 && ((span >> shift) >= count || (span >> shift) >= kMaxBuckets)) ++shift;
   rung.start = start;
   rung.last = last;
   rung.shift = shift;
-  rung.current = 0;
-  rung.heads.assign((span >> shift) + 1, nullptr);
-
-  // The events and buckets are touched in an order the host cannot predict, so fetch
-  // ahead in two stages: far ahead, the bucket slot; nearer, the event and the bucket's
-  // current first event (whose back link the push writes).
-  constexpr std::size_t kAhead = 16;
-  const std::size_t count = pile.items.size();
-  const auto bucket_of = [&](Tick when) { return (when - rung.start) >> rung.shift; };
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i + 2 * kAhead < count && pile.items[i + 2 * kAhead].event != nullptr) {
-      __builtin_prefetch(&rung.heads[bucket_of(pile.items[i + 2 * kAhead].when)]);
-    }
-    if (i + kAhead < count && pile.items[i + kAhead].event != nullptr) {
-      const PileEntry& soon = pile.items[i + kAhead];
-      __builtin_prefetch(soon.event, 1);
-      if (const Event* head = rung.heads[bucket_of(soon.when)]; head != nullptr) __builtin_prefetch(head, 1);
-    }
-    const PileEntry& entry = pile.items[i];
-    if (entry.event != nullptr) push_bucket(rung, 0, *entry.event);
-  }
-  pile.items.clear();
-  pile.live = 0;
+  build_rung(rung, (span >> shift) + 1, entries.data(), entries.size());
+  entries.clear();
   // Everything before this epoch is consumed; a later insertion before it belongs in the
   // bottom.
   bottom_last_ = start - 1;
@@ -310,71 +384,36 @@ Tick EventQueue::bucket_last(const Rung& rung, std::uint32_t bucket) {
   return rung.last - start <= width_less_one ? rung.last : start + width_less_one;
 }
 
-bool EventQueue::bucket_holds_more_than(const Event* head, std::uint32_t limit) {
-  for (std::uint32_t seen = 0; head != nullptr; head = head->next_) {
-    if (++seen > limit) return true;
-  }
-  return false;
-}
-
 void EventQueue::split_bucket(Rung& parent, std::uint32_t bucket) {
-  std::uint32_t events = 0;
-  for (const Event* e = parent.heads[bucket]; e != nullptr; e = e->next_) ++events;
-  const unsigned finer = std::min<unsigned>(parent.shift, static_cast<unsigned>(std::bit_width(events) - 1));
-  Rung& child = rungs_[rung_count_];
-  const auto child_index = rung_count_++;
-  child.start = parent.start + (static_cast<Tick>(bucket) << parent.shift);
-  child.last = bucket_last(parent, bucket);
+  ++stats_.splits;
+  const Tick start = parent.start + (static_cast<Tick>(bucket) << parent.shift);
+  const Tick last = bucket_last(parent, bucket);
+  take_bucket(parent, bucket, scratch_);
+  const auto count = scratch_.size();
+  const unsigned finer = std::min<unsigned>(parent.shift, static_cast<unsigned>(std::bit_width(count) - 1));
+  Rung& child = rungs_[rung_count_++];
+  child.start = start;
+  child.last = last;
   child.shift = parent.shift - finer;
-  child.current = 0;
-  child.heads.assign(std::size_t{1} << finer, nullptr);
-  Event* event = parent.heads[bucket];
-  while (event != nullptr) {
-    Event* next = event->next_;
-    push_bucket(child, child_index, *event);
-    event = next;
-  }
-  parent.heads[bucket] = nullptr;
-  parent.current = bucket + 1;
+  build_rung(child, std::uint64_t{1} << finer, scratch_.data(), count);
 }
 
 void EventQueue::sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket) {
-  Event* head = rung.heads[bucket];
-  rung.heads[bucket] = nullptr;
-  rung.current = bucket + 1;
   bottom_last_ = bucket_last(rung, bucket);
-  if (head->next_ == nullptr) {  // the common case: one event
-    head->tier_ = kBottom;
-    head->prev_ = nullptr;
-    bottom_head_ = bottom_tail_ = head;
-    return;
-  }
-  sort_buffer_.clear();
-  for (Event* event = head; event != nullptr; event = event->next_) sort_buffer_.push_back(event);
-  const auto by_time = [](const Event* a, const Event* b) { return before(*a, *b); };
-  if (sort_buffer_.size() <= kInsertionSortMax) {
-    // A few events (the usual case): an insertion sort, without std::sort's set-up.
-    for (std::size_t i = 1; i < sort_buffer_.size(); ++i) {
-      Event* const event = sort_buffer_[i];
+  take_bucket(rung, bucket, bottom_);
+  bottom_pos_ = 0;
+  if (bottom_.size() == 1) return;  // the common case
+  if (bottom_.size() <= kInsertionSortMax) {
+    // A few entries (the usual case): an insertion sort, without std::sort's set-up.
+    for (std::size_t i = 1; i < bottom_.size(); ++i) {
+      const Entry entry = bottom_[i];
       std::size_t j = i;
-      for (; j > 0 && by_time(event, sort_buffer_[j - 1]); --j) sort_buffer_[j] = sort_buffer_[j - 1];
-      sort_buffer_[j] = event;
+      for (; j > 0 && before(entry, bottom_[j - 1]); --j) bottom_[j] = bottom_[j - 1];
+      bottom_[j] = entry;
     }
   } else {
-    std::sort(sort_buffer_.begin(), sort_buffer_.end(), by_time);
+    std::sort(bottom_.begin(), bottom_.end(), before);
   }
-  Event* previous = nullptr;
-  for (Event* event : sort_buffer_) {
-    event->tier_ = kBottom;
-    event->prev_ = previous;
-    event->next_ = nullptr;
-    if (previous != nullptr) {
-      previous->next_ = event;
-    } else {
-      bottom_head_ = event;
-    }
-    previous = event;
-  }
-  bottom_tail_ = previous;
 }
+
 }  // namespace ossim::sim

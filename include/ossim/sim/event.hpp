@@ -3,9 +3,11 @@
 /// @file
 /// Events: the things that happen at a simulated time.
 ///
-/// An Event is an intrusive node. The component that schedules it owns it (usually as a
-/// member), so scheduling never allocates. An event is in at most one queue at a time and
-/// remembers where it is kept there, which makes reschedule and cancel O(1).
+/// An Event is owned by the component that schedules it (usually as a member), so
+/// scheduling never allocates. An event is pending in at most one queue at a time. The
+/// queue keeps small (time, sequence, event) entries; the event keeps the sequence of its
+/// one current entry, so reschedule and cancel are O(1): an entry whose sequence is no
+/// longer the event's is stale, and the queue drops it when it meets it.
 
 #include <cstdint>
 #include <functional>
@@ -43,15 +45,11 @@ class Event {
   friend class Engine;
 
   Tick when_ = 0;
-  std::uint64_t sequence_ = 0;  // insertion order, for ties
-  EventQueue* queue_ = nullptr;
-  // Where the queue keeps the event: links of a bucket or of the sorted list, the index in
-  // an unsorted array and which array (group), and which tier.
-  Event* next_ = nullptr;
-  Event* prev_ = nullptr;
-  std::uint32_t where_ = 0;
-  std::uint16_t group_ = 0;
-  std::uint8_t tier_ = 0;
+  std::uint64_t sequence_ = 0;  // insertion order, for ties; names the current entry
+  EventQueue* queue_ = nullptr;  // the queue it is pending in
+  // Stale entries (left by cancels and reschedules) not yet dropped, all in home_.
+  EventQueue* home_ = nullptr;
+  std::uint32_t stale_ = 0;
   const char* name_;
 };
 

@@ -2,33 +2,42 @@
 
 /// @file
 /// The pending-event set: a ladder queue (Tang, Goh and Thng, "Ladder Queue: An O(1)
-/// Priority Queue Structure for Large-Scale Discrete Event Simulation", ACM TOMACS 2005),
-/// arranged so that the work per event is a few sequential passes and cache-resident
-/// random writes rather than pointer chasing through memory.
+/// Priority Queue Structure for Large-Scale Discrete Event Simulation", ACM TOMACS 2005)
+/// of small entries, (time, sequence, event pointer), so that the queue's own passes move
+/// 24-byte entries through arrays and never touch the events themselves. An event is
+/// touched when it is scheduled and when it is popped (or cancelled), and nothing in
+/// between.
 ///
 /// Events fire in (time, insertion sequence) order; a reschedule counts as a new
 /// insertion. Four tiers hold disjoint, increasing ranges of time:
 ///
-///   bottom  a short list sorted by (time, sequence): the events due next
+///   bottom  a short array sorted by (time, sequence): the entries due next
 ///   rungs   a stack of bucket arrays, each finer than the one before, each bucket an
-///           unsorted linked list covering a fixed span of time
+///           unsorted list of entries (nodes in one pool) covering a fixed span of time
 ///   epochs  up to 64 consecutive wide spans of time, each an unsorted array
 ///   far     an unsorted array of everything later than the epochs cover
 ///
 /// Scheduling appends to an epoch or to the far array, or pushes onto a bucket, or
-/// (rarely) inserts into the short bottom list. When the bottom runs dry, the earliest
+/// (rarely) inserts into the short bottom array. When the bottom runs dry, the earliest
 /// non-empty bucket of the innermost rung is sorted into it, or split into a finer rung if
-/// it holds too many events. When the rungs run dry, the next epoch is spread over a new
-/// rung sized so that a bucket holds about one event; a rung's bucket array is thus about
-/// a sixty-fourth of the queue and stays in cache. When the epochs run dry, the far array
-/// is dealt out into new epochs. Every event moves a bounded number of times, so schedule,
-/// pop, reschedule and cancel are O(1) amortized. Events carry their own links and
-/// position, so nothing allocates per event; arrays only grow past their largest size so
-/// far. A cancelled event leaves a hole in its array, closed when holes outnumber events.
+/// it holds too many entries. When the rungs run dry, the next epoch is spread over a new
+/// rung sized so that a bucket holds about one entry. When the epochs run dry, the far
+/// array is dealt out into new epochs. Every entry moves a bounded number of times, so
+/// schedule, pop, reschedule and cancel are O(1) amortized. Arrays only grow past their
+/// largest size so far; nothing allocates per event.
+///
+/// Cancellation is lazy. An event records the sequence of its current entry; cancel and
+/// reschedule leave the old entry in place, stale. Stale entries are dropped when they
+/// reach the head of the bottom, or all at once when they outnumber the pending events
+/// (a collection), or when the queue becomes empty. While no stale entry exists (the
+/// usual case), the head is known to be live without looking at its event. An event
+/// destroyed while it still has stale entries is remembered by address, with the
+/// sequence below which its entries are dead, so a dead event is never read.
 
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "ossim/sim/event.hpp"
@@ -48,11 +57,14 @@ class EventQueue {
   /// Schedules an event that is not scheduled. Precondition: !event.scheduled().
   void schedule(Event& event, Tick when) {
     assert(!event.scheduled());
+    if (event.stale_ != 0 && event.home_ != this) event.home_->purge(event);
+    event.home_ = this;
     event.when_ = when;
-    event.sequence_ = next_sequence_++;
+    const std::uint64_t sequence = next_sequence_++;
+    event.sequence_ = sequence;
     event.queue_ = this;
     ++size_;
-    insert(event);
+    insert(Entry{when, sequence, &event});
     if (when < next_time_) next_time_ = when;
   }
 
@@ -66,14 +78,16 @@ class EventQueue {
   /// Removes a scheduled event; does nothing if it is not scheduled here.
   void cancel(Event& event) {
     if (event.queue_ != this) return;
-    remove(event);
     event.queue_ = nullptr;
+    ++event.stale_;  // its entry stays behind, stale
+    ++stale_count_;
     --size_;
     if (size_ == 0) {
       become_empty();
-    } else if (event.when_ == next_time_) {
-      find_next_time();
+      return;
     }
+    if (event.when_ == next_time_) settle();
+    if (stale_count_ > size_ + kCollectSlack) collect();
   }
 
   bool empty() const { return size_ == 0; }
@@ -86,23 +100,23 @@ class EventQueue {
   /// Removes and returns the earliest event (which is no longer scheduled afterwards).
   /// Precondition: !empty().
   Event& pop() {
-    if (bottom_head_ == nullptr) refill_bottom();
-    Event& first = *bottom_head_;
-    unlink_bottom(first);
+    if (bottom_pos_ == bottom_.size()) settle();
+    // The bottom's head is always live (settle() skips stale entries).
+    Event& first = *bottom_[bottom_pos_++].event;
     first.queue_ = nullptr;
     --size_;
     if (size_ == 0) {
       become_empty();
-    } else if (bottom_head_ != nullptr) {
-      next_time_ = bottom_head_->when_;
+    } else if (bottom_pos_ != bottom_.size() && stale_count_ == 0) {
+      next_time_ = bottom_[bottom_pos_].when;
     } else {
-      find_next_time();
+      settle();
     }
     return first;
   }
 
   /// Pre-sizes the far array so that up to `events` pending events never allocate there.
-  void reserve(std::size_t events) { far_.items.reserve(events); }
+  void reserve(std::size_t events) { far_.reserve(events); }
 
   /// Counters describing the queue's work (for tests and benchmarks).
   struct Stats {
@@ -110,103 +124,144 @@ class EventQueue {
     std::uint64_t spreads = 0;       // rungs built from an epoch
     std::uint64_t splits = 0;        // buckets split into finer rungs
     std::uint64_t sorted_inserts = 0;  // schedules that went straight into the sorted bottom
+    std::uint64_t collections = 0;   // sweeps dropping every stale entry
   };
   const Stats& stats() const { return stats_; }
+  /// Entries held for cancelled or rescheduled events, not yet dropped (for tests).
+  std::size_t stale_entries() const { return stale_count_; }
 
  private:
-  enum Tier : std::uint8_t { kBottom = 1, kFar = 2, kEpoch = 3, kFirstRung = 4 };
-  static constexpr unsigned kEpochs = 64;
-  /// Epochs are made wide enough to hold about this many events each.
-  static constexpr std::uint64_t kMinEpochEvents = 512;
-  static constexpr unsigned kMaxRungs = 24;
-  /// A bucket with more events than this is split into a finer rung rather than sorted.
-  static constexpr std::uint32_t kSortThreshold = 48;
-  /// At most this many buckets in one rung (a coarser rung holds more per bucket).
-  static constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
-  /// How many buckets ahead of the one being consumed the events are prefetched.
-  static constexpr std::uint32_t kPrefetchDistance = 8;
-  /// Buckets of up to this many events are sorted by insertion.
-  static constexpr std::size_t kInsertionSortMax = 12;
+  friend class Event;
 
+  struct Entry {
+    Entry() {}  // left uninitialized: arrays of entries are sized, then written
+    Entry(Tick w, std::uint64_t s, Event* e) : when(w), sequence(s), event(e) {}
+    Tick when;
+    std::uint64_t sequence;
+    Event* event;
+  };
+  /// An entry in a rung bucket's list.
+  struct Node {
+    Entry entry;
+    std::uint32_t next;
+  };
+  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+
+  static constexpr unsigned kEpochs = 64;
+  static constexpr unsigned kMaxRungs = 24;
+  // (More tuning constants are in event_queue.cpp.)
+  /// Stale entries are all dropped once they outnumber the pending events by this much.
+  static constexpr std::size_t kCollectSlack = 1024;
+
+  /// A rung: its entries sorted by bucket (a counting sort), each bucket a range of
+  /// `entries`; entries scheduled into a bucket after the rung was built go on a list of
+  /// nodes in pool_.
   struct Rung {
     Tick start = 0;
     Tick last = 0;            // last tick covered (inclusive, so kTickNever fits)
     unsigned shift = 0;       // each bucket covers 2^shift ticks
-    std::uint32_t current = 0;  // first bucket not yet consumed
-    std::vector<Event*> heads;  // doubly linked bucket lists (a null head: empty bucket)
+    std::uint32_t buckets = 0;
+    std::uint32_t current = 0;     // first bucket not yet consumed
+    std::uint32_t prefetched = 0;  // entries before this index have had their events prefetched
+    std::vector<std::uint32_t> first;  // bucket b is entries[first[b], first[b + 1])
+    std::vector<std::uint32_t> extra;  // first node of each bucket's list of later entries
+    std::vector<Entry> entries;
   };
 
-  struct PileEntry {
-    Tick when;
-    Event* event;  // nullptr: a hole (cancelled, or moved on)
-  };
-  /// An unsorted array of events: an epoch, or the far array.
-  struct Pile {
-    std::vector<PileEntry> items;
-    std::size_t live = 0;
+  /// An event destroyed while stale entries for it remained.
+  struct Dead {
+    std::uint64_t below;  // its entries have sequences below this
+    std::uint64_t count;  // how many of them are left
   };
 
-  static bool before(const Event& a, const Event& b) {
-    return a.when_ < b.when_ || (a.when_ == b.when_ && a.sequence_ < b.sequence_);
+  static bool before(const Entry& a, const Entry& b) {
+    return a.when < b.when || (a.when == b.when && a.sequence < b.sequence);
   }
+
+  /// Whether an entry is its event's current one. A stale entry is accounted for (it is
+  /// being dropped), so call this once per entry being dropped.
+  bool live(const Entry& entry) { return stale_count_ == 0 || live_slow(entry); }
+  bool live_slow(const Entry& entry);
+  /// Whether an entry belongs to a destroyed event (such an entry's event is not read).
+  bool dead(const Entry& entry) const;
 
   /// An empty queue starts over: the tiers' time ranges no longer constrain where new
-  /// events go (insertions before the last popped time would otherwise all land in the
-  /// sorted bottom list).
+  /// entries go (insertions before the last popped time would otherwise all land in the
+  /// sorted bottom).
   void forget_ranges();
-  void become_empty() {
-    forget_ranges();
-    next_time_ = kTickNever;
+  void become_empty();
+  /// Makes the bottom's head the earliest live entry, dropping stale ones and refilling
+  /// as needed, and sets next_time_ from it. Precondition: the queue is not empty.
+  void settle();
+  /// Drops every stale entry.
+  void collect();
+  /// Drops the entries of `event`, which are all stale, and makes it forget them (it is
+  /// being scheduled in another queue).
+  void purge(Event& event);
+  /// Remembers that `event`, being destroyed, still has stale entries here.
+  void bury(Event& event);
+  /// Visits every entry (read only).
+  template <typename Visit>
+  void for_each_entry(Visit visit) const;
+  /// Keeps only the entries for which `keep` is true (called once per entry).
+  template <typename Keep>
+  void filter(Keep keep);
+
+  void insert(const Entry& entry);
+  void insert_bottom(const Entry& entry);
+  void push_bucket(Rung& rung, const Entry& entry) {
+    const auto bucket = static_cast<std::uint32_t>((entry.when - rung.start) >> rung.shift);
+    std::uint32_t& head = rung.extra[bucket];
+    const auto index = static_cast<std::uint32_t>(pool_.size());
+    pool_.push_back(Node{entry, head});
+    head = index;
   }
-  /// Recomputes next_time_ (the exact earliest time, kept up to date by every operation)
-  /// when the earliest event may have gone: the bottom's head, refilling it if needed.
-  /// Precondition: the queue is not empty.
-  void find_next_time() {
-    if (bottom_head_ == nullptr) refill_bottom();
-    next_time_ = bottom_head_->when_;
+  /// Sets up `rung`'s buckets (start, last and shift set) and sorts `count` entries into them.
+  static void build_rung(Rung& rung, std::uint64_t buckets, const Entry* entries, std::size_t count);
+  bool bucket_empty(const Rung& rung, std::uint32_t bucket) const {
+    return rung.first[bucket] == rung.first[bucket + 1] && rung.extra[bucket] == kNone;
   }
-  void insert(Event& event);
-  void remove(Event& event);
-  void insert_bottom(Event& event);
-  void unlink_bottom(Event& event);
-  void push_bucket(Rung& rung, unsigned rung_index, Event& event);
-  /// Makes the bottom non-empty; false when the queue is empty.
+  std::size_t bucket_size(const Rung& rung, std::uint32_t bucket) const;
+  /// Copies a bucket's entries into `out` (unsorted) and empties it.
+  void take_bucket(Rung& rung, std::uint32_t bucket, std::vector<Entry>& out);
+  /// Makes the bottom non-empty; false when every tier is empty.
   bool refill_bottom();
-  void append(Pile& pile, Event& event, Tier tier, std::uint16_t group);
-  /// Fills holes with entries from the end, telling the moved events their new index.
-  static void close_holes(Pile& pile);
+  void prefetch_ahead(Rung& rung);
   void deal_far_into_epochs();
   void spread_epoch_into_new_rung(unsigned epoch);
   /// The last tick a bucket covers (the rung's last for a bucket cut short).
   static Tick bucket_last(const Rung& rung, std::uint32_t bucket);
-  static bool bucket_holds_more_than(const Event* head, std::uint32_t limit);
   void split_bucket(Rung& parent, std::uint32_t bucket);
   void sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket);
 
   std::size_t size_ = 0;
+  std::size_t stale_count_ = 0;  // stale entries held, including dead events'
   std::uint64_t next_sequence_ = 0;
   Tick next_time_ = kTickNever;
 
-  Event* bottom_head_ = nullptr;
-  Event* bottom_tail_ = nullptr;
-  Tick bottom_last_ = 0;  // events at or before this time belong in the bottom
+  std::vector<Entry> bottom_;  // sorted; entries before bottom_pos_ are consumed
+  std::size_t bottom_pos_ = 0;
+  Tick bottom_last_ = 0;  // entries at or before this time belong in the bottom
 
   Rung rungs_[kMaxRungs];
   unsigned rung_count_ = 0;
+  std::vector<Node> pool_;  // the nodes of every rung's buckets
+  std::vector<Node> spare_pool_;
+  std::vector<Entry> scratch_;
 
-  Pile epochs_[kEpochs];
+  std::vector<Entry> epochs_[kEpochs];
   unsigned epoch_count_ = 0;    // 0: no epochs
   unsigned epoch_current_ = 0;  // first epoch not yet spread
   Tick epochs_start_ = 0;
   Tick epochs_last_ = 0;
   unsigned epoch_shift_ = 0;    // each epoch covers 2^epoch_shift_ ticks
 
-  Pile far_;
+  std::vector<Entry> far_;
   Tick far_min_ = kTickNever;  // bounds on the far array's times
   Tick far_max_ = 0;
 
+  std::unordered_map<const Event*, Dead> dead_;
   Stats stats_;
-  std::vector<Event*> sort_buffer_;
 };
 
 }  // namespace ossim::sim

@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstring>
+#include <new>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -240,8 +243,11 @@ namespace {
 // standard's mt19937_64, whose raw output is specified exactly, used only through %, so
 // the inputs do not depend on the code under test. Returns the first disagreement, or ""
 // when there is none.
+// With `destroy_some`, a third of the cancels instead destroy the event (which cancels it)
+// and put a new one in its place, often at the same address.
 template <typename PickTime>
-std::string disagreement_with_reference(std::uint64_t seed, int operations, PickTime pick_time) {
+std::string disagreement_with_reference(std::uint64_t seed, int operations, PickTime pick_time,
+                                        bool destroy_some = false) {
   constexpr int kEvents = 2000;
   std::mt19937_64 generator(seed);
   auto below = [&](std::uint64_t n) { return generator() % n; };
@@ -294,7 +300,12 @@ std::string disagreement_with_reference(std::uint64_t seed, int operations, Pick
         break;
       case 5:
         forget(id);
-        queue.cancel(*events[id]);
+        if (destroy_some && below(3) == 0) {
+          events[id].reset();
+          events[id] = std::make_unique<TaggedEvent>(id);
+        } else {
+          queue.cancel(*events[id]);
+        }
         break;
       default: {
         if (reference.empty()) {
@@ -332,6 +343,7 @@ std::string disagreement_with_reference(std::uint64_t seed, int operations, Pick
   for (auto& event : events) {
     if (event->scheduled()) return failure("an event is still scheduled after the drain");
   }
+  if (queue.stale_entries() != 0) return failure("stale entries left in an empty queue");
   return "";
 }
 
@@ -470,4 +482,168 @@ TEST_CASE("filling the queue in random order keeps events out of the sorted bott
     last = when;
   }
   CHECK(queue.stats().sorted_inserts < kEvents / 100);
+}
+
+// ---- Lazy cancellation: stale entries -------------------------------------------------------
+
+TEST_CASE("random operations agree with a reference when events are destroyed and replaced",
+          "[sim][event_queue]") {
+  auto pick_time = [](auto below, Tick now) -> Tick {
+    switch (below(4)) {
+      case 0: return now + below(4);
+      case 1: return now + below(std::uint64_t{1} << 20);
+      case 2: return below(1000);
+      default: return now + 500;
+    }
+  };
+  CHECK(in_child_process([&] { return disagreement_with_reference(4242, 40'000, pick_time, true); }) == "");
+}
+
+TEST_CASE("cancelled and rescheduled events leave stale entries that are skipped", "[sim][event_queue]") {
+  EventQueue queue;
+  auto events = make_events(11);
+  queue.schedule(*events[10], 1);  // stays the earliest, so no stale entry reaches the head
+  for (int i = 0; i < 10; ++i) queue.schedule(*events[i], 100 + static_cast<Tick>(i));
+  // Each reschedule leaves the old entry behind.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 10; ++i) queue.reschedule(*events[i], 200 + static_cast<Tick>(9 - i) * 10 + round);
+  }
+  queue.cancel(*events[3]);
+  CHECK(queue.stale_entries() == 31);
+  CHECK(queue.size() == 10);
+  CHECK(pop_id(queue) == 10);
+  CHECK(queue.next_time() == 202);  // event 9, last rescheduled to 200 + 0 + 2
+  CHECK(drain(queue) == std::vector<int>{9, 8, 7, 6, 5, 4, 2, 1, 0});
+  CHECK(queue.stale_entries() == 0);
+}
+
+TEST_CASE("cancel then reschedule pops the event once, at its new time", "[sim][event_queue]") {
+  EventQueue queue;
+  auto events = make_events(3);
+  queue.schedule(*events[0], 10);
+  queue.schedule(*events[1], 20);
+  queue.schedule(*events[2], 30);
+  queue.cancel(*events[0]);
+  CHECK(queue.next_time() == 20);
+  queue.reschedule(*events[0], 25);
+  queue.cancel(*events[0]);
+  queue.schedule(*events[0], 20);  // a tie with event 1, inserted after it
+  CHECK(queue.size() == 3);
+  CHECK(drain(queue) == std::vector<int>{1, 0, 2});
+  CHECK_FALSE(events[0]->scheduled());
+  CHECK(events[0]->when() == 20);
+}
+
+TEST_CASE("ties keep insertion order through reschedules and stale entries", "[sim][event_queue]") {
+  EventQueue queue;
+  auto events = make_events(6);
+  for (int i = 0; i < 6; ++i) queue.schedule(*events[i], 7);
+  queue.reschedule(*events[2], 7);  // now last
+  queue.reschedule(*events[0], 9);
+  queue.reschedule(*events[0], 7);  // now after 2
+  queue.cancel(*events[4]);
+  queue.schedule(*events[4], 7);  // now after 0
+  CHECK(drain(queue) == std::vector<int>{1, 3, 5, 2, 0, 4});
+}
+
+TEST_CASE("the earliest event cancelled, with later ones stale, still gives the exact next time",
+          "[sim][event_queue]") {
+  EventQueue queue;
+  auto events = make_events(4);
+  queue.schedule(*events[0], 5);
+  queue.schedule(*events[1], 6);
+  queue.schedule(*events[2], 7);
+  queue.schedule(*events[3], 8);
+  queue.reschedule(*events[1], 50);
+  queue.reschedule(*events[2], 60);
+  queue.cancel(*events[0]);
+  CHECK(queue.next_time() == 8);
+  CHECK(pop_id(queue) == 3);
+  CHECK(queue.next_time() == 50);
+  CHECK(drain(queue) == std::vector<int>{1, 2});
+}
+
+TEST_CASE("endless reschedules with no pops keep the stale entries bounded", "[sim][event_queue]") {
+  EventQueue queue;
+  auto events = make_events(100);
+  for (int i = 0; i < 100; ++i) queue.schedule(*events[i], 1'000 + static_cast<Tick>(i));
+  std::size_t most_stale = 0;
+  for (int round = 0; round < 100'000; ++round) {
+    queue.reschedule(*events[round % 100], 2'000 + static_cast<Tick>(round % 977));
+    most_stale = std::max(most_stale, queue.stale_entries());
+  }
+  CHECK(queue.stats().collections > 0);
+  CHECK(most_stale <= queue.size() + 1024 + 1);
+  CHECK(queue.size() == 100);
+  Tick last = 0;
+  while (!queue.empty()) {
+    const Tick when = queue.pop().when();
+    REQUIRE(when >= last);
+    last = when;
+  }
+}
+
+TEST_CASE("an event destroyed while its stale entries remain is never read again", "[sim][event_queue]") {
+  CHECK(in_child_process([]() -> std::string {
+    EventQueue queue;
+    auto events = make_events(3);
+    queue.schedule(*events[0], 10);
+    queue.schedule(*events[1], 20);
+    queue.schedule(*events[2], 30);
+    // One storage, two events in turn: the second at the same address as the first.
+    alignas(TaggedEvent) unsigned char storage[sizeof(TaggedEvent)];
+    auto* first = new (storage) TaggedEvent(100);
+    queue.schedule(*first, 15);
+    queue.reschedule(*first, 25);  // a stale entry at 15
+    queue.reschedule(*first, 5);   // and one at 25
+    first->~TaggedEvent();         // destroyed while scheduled: cancelled, three stale entries
+    std::memset(storage, 0xa5, sizeof storage);  // a read of the dead event would see garbage
+    if (queue.size() != 3) return "size " + std::to_string(queue.size());
+    if (queue.next_time() != 10) return "next_time " + std::to_string(queue.next_time());
+    auto* second = new (storage) TaggedEvent(200);
+    queue.schedule(*second, 25);  // same address, same time as a dead entry
+    std::vector<int> order = drain(queue);
+    second->~TaggedEvent();
+    if (order != std::vector<int>{0, 1, 200, 2}) return "wrong order";
+    if (queue.stale_entries() != 0) return "stale entries left";
+    return "";
+  }) == "");
+}
+
+TEST_CASE("destroying a rescheduled event, then the queue, leaves the other events usable",
+          "[sim][event_queue]") {
+  auto events = make_events(4);
+  {
+    EventQueue queue;
+    for (int i = 0; i < 4; ++i) queue.schedule(*events[i], 10 + static_cast<Tick>(i));
+    queue.reschedule(*events[1], 100);
+    queue.cancel(*events[2]);
+    queue.reschedule(*events[3], 5);
+    events[3].reset();
+    CHECK(queue.size() == 2);
+    CHECK(queue.next_time() == 10);
+  }
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(events[i]->scheduled());
+  EventQueue next;
+  for (int i = 0; i < 3; ++i) next.schedule(*events[i], 3 - static_cast<Tick>(i));
+  CHECK(drain(next) == std::vector<int>{2, 1, 0});
+}
+
+TEST_CASE("an event with stale entries in one queue can be scheduled in another", "[sim][event_queue]") {
+  EventQueue first;
+  EventQueue second;
+  auto events = make_events(4);
+  first.schedule(*events[3], 1);  // stays the earliest, so no stale entry reaches the head
+  first.schedule(*events[0], 10);
+  first.schedule(*events[1], 20);
+  first.reschedule(*events[0], 30);  // a stale entry at 10 in `first`
+  first.cancel(*events[0]);          // and one at 30
+  CHECK(first.stale_entries() == 2);
+  second.schedule(*events[0], 5);    // `first` drops its entries for event 0
+  CHECK(first.stale_entries() == 0);
+  second.schedule(*events[2], 6);
+  CHECK(first.size() == 2);
+  CHECK(first.next_time() == 1);
+  CHECK(drain(first) == std::vector<int>{3, 1});
+  CHECK(drain(second) == std::vector<int>{0, 2});
 }
