@@ -55,6 +55,7 @@ Result<std::int64_t> File::lseek(std::int64_t offset, int whence) {
 Result<std::size_t> Inode::read_at(std::uint64_t, std::span<std::byte>) { return Errno::kEINVAL; }
 Result<std::size_t> Inode::write_at(std::uint64_t, std::span<const std::byte>) { return Errno::kEINVAL; }
 Status Inode::truncate(std::uint64_t) { return Errno::kEINVAL; }
+std::shared_ptr<Inode> Inode::lookup(const std::string&) { return nullptr; }
 Result<std::shared_ptr<File>> Inode::open(int flags) {
   return std::make_shared<File>(shared_from_this(), flags);
 }

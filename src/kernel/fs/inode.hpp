@@ -45,6 +45,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out);
   virtual Result<std::size_t> write_at(std::uint64_t offset, std::span<const std::byte> in);
   virtual Status truncate(std::uint64_t size);
+  /// A directory's entry `name` ("." and ".." included), or nullptr (also for
+  /// non-directories).
+  virtual std::shared_ptr<Inode> lookup(const std::string& name);
   /// A new open file description of this inode with the open(2) `flags`.
   virtual Result<std::shared_ptr<File>> open(int flags);
 

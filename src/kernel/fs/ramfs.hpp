@@ -31,7 +31,7 @@ class RamDirectory final : public Inode {
     nlink = 2;
   }
   /// The inode `name` refers to ("." and ".." included), or nullptr.
-  std::shared_ptr<Inode> lookup(const std::string& name);
+  std::shared_ptr<Inode> lookup(const std::string& name) override;
   /// Adds an entry; EEXIST if the name is taken.
   Status link(const std::string& name, std::shared_ptr<Inode> inode);
   /// Removes an entry; ENOENT if absent.

@@ -1,6 +1,7 @@
 #include "kernel/fs/vfs.hpp"
 
 #include "kernel/fs/devices.hpp"
+#include "kernel/fs/procfs.hpp"
 #include "kernel/kernel_core.hpp"
 
 namespace ossim::kernel {
@@ -14,6 +15,7 @@ Vfs::Vfs(KernelCore& kernel) : kernel_(kernel) {
   (void)dev->link("console", std::make_shared<CharDevice>(kernel_, next_ino(), CharDeviceKind::kConsole));
   (void)dev->link("null", std::make_shared<CharDevice>(kernel_, next_ino(), CharDeviceKind::kNull));
   (void)dev->link("zero", std::make_shared<CharDevice>(kernel_, next_ino(), CharDeviceKind::kZero));
+  (void)root_->link("proc", std::make_shared<ProcRoot>(kernel_, next_ino()));
 }
 
 std::shared_ptr<RamDirectory> Vfs::make_directory(const std::shared_ptr<RamDirectory>& parent, const std::string& name,
@@ -38,7 +40,10 @@ Result<std::pair<std::shared_ptr<RamDirectory>, std::string>> Vfs::lookup_parent
   if (!dir->is_directory()) return Errno::kENOTDIR;
   if (last.size() > kNameMax) return Errno::kENAMETOOLONG;
   if (last.empty()) last = ".";  // the path was "/"
-  return std::make_pair(std::static_pointer_cast<RamDirectory>(dir), std::move(last));
+  // Only ramfs directories take new names; /proc's are read-only.
+  auto writable = std::dynamic_pointer_cast<RamDirectory>(dir);
+  if (!writable) return Errno::kEACCES;
+  return std::make_pair(std::move(writable), std::move(last));
 }
 
 Result<std::shared_ptr<Inode>> Vfs::lookup(const FsContext& fs, const std::shared_ptr<Inode>& start,
@@ -59,7 +64,7 @@ Result<std::shared_ptr<Inode>> Vfs::lookup(const FsContext& fs, const std::share
       position = end;
       continue;  // no escaping the root
     }
-    auto next = std::static_pointer_cast<RamDirectory>(current)->lookup(name);
+    auto next = current->lookup(name);
     if (!next) return Errno::kENOENT;
     current = std::move(next);
     position = end;
