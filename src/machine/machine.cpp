@@ -16,6 +16,9 @@ const MachineConfig& validated(const MachineConfig& config) {
     throw std::invalid_argument("machine.reserved_low_bytes: must be less than the memory size");
   }
   if (config.cpu.frequency_hz == 0) throw std::invalid_argument("machine.cpu.frequency_hz: must be positive");
+  if (config.first_disk_irq + config.disks.size() > config.interrupts.irq_lines) {
+    throw std::invalid_argument("machine.disks: more disks than free interrupt lines after first_disk_irq");
+  }
   return config;
 }
 
@@ -33,6 +36,11 @@ Machine::Machine(sim::Engine& engine, const MachineConfig& config)
     cpus_.push_back(std::make_unique<cpu::Cpu>(i, engine, memory_, apic, config.cpu));
     apic.connect(*cpus_.back());
     timers_.push_back(std::make_unique<dev::LocalTimer>(engine, apic));
+  }
+  for (std::size_t i = 0; i < config.disks.size(); ++i) {
+    disks_.push_back(std::make_unique<dev::BlockDevice>(engine, memory_, interrupts_,
+                                                        config.first_disk_irq + static_cast<unsigned>(i),
+                                                        config.disks[i]));
   }
 }
 

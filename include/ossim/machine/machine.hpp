@@ -2,7 +2,7 @@
 
 /// @file
 /// The simulated computer: physical memory and its frame allocator, the CPUs (each with
-/// its MMU, local APIC and local timer), the I/O APIC, and the console, wired together and
+/// its MMU, local APIC and local timer), the I/O APIC, the console and the disks, wired together and
 /// driven by one engine. The machine is hardware only; a kernel (or a bare-metal test)
 /// loads a vector table into the CPUs and starts a context on each.
 ///
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ossim/cpu/cpu.hpp"
+#include "ossim/dev/block_device.hpp"
 #include "ossim/dev/console.hpp"
 #include "ossim/dev/interrupt_controller.hpp"
 #include "ossim/dev/local_apic.hpp"
@@ -36,6 +37,9 @@ struct MachineConfig {
   dev::InterruptControllerConfig interrupts;
   /// The I/O APIC line the console raises when input arrives (COM1's IRQ on a PC).
   unsigned console_irq = 4;
+  /// Block devices; disk i raises line first_disk_irq + i (14 is the PC's first IDE line).
+  std::vector<dev::BlockDeviceConfig> disks;
+  unsigned first_disk_irq = 14;
 };
 
 class Machine {
@@ -54,6 +58,8 @@ class Machine {
   dev::LocalTimer& timer(unsigned cpu_index) { return *timers_.at(cpu_index); }
   dev::InterruptController& interrupts() { return interrupts_; }
   dev::Console& console() { return console_; }
+  unsigned disk_count() const { return static_cast<unsigned>(disks_.size()); }
+  dev::BlockDevice& disk(unsigned index) { return *disks_.at(index); }
   mmu::PhysicalMemory& memory() { return memory_; }
   mmu::FrameAllocator& frames() { return frames_; }
 
@@ -66,6 +72,7 @@ class Machine {
   std::vector<std::unique_ptr<cpu::Cpu>> cpus_;
   std::vector<std::unique_ptr<dev::LocalTimer>> timers_;
   dev::Console console_;
+  std::vector<std::unique_ptr<dev::BlockDevice>> disks_;
 };
 
 }  // namespace ossim
