@@ -345,15 +345,19 @@ std::uint64_t Cpu::syscall() {
 
 // ---- Privileged operations ---------------------------------------------------------------
 
-void Cpu::halt() {
-  Cpu* cpu = &at_boundary();
-  if (!cpu->privileged_ok()) return;
-  Context& self = *cpu->current_;
-  cpu->state_ = CpuState::kHalted;
-  cpu->halted_since_ = cpu->clock_;
+void Cpu::sleep_until_interrupt() {
+  Context& self = *current_;
+  state_ = CpuState::kHalted;
+  halted_since_ = clock_;
   engine_.fibers().switch_to(engine_.fibers().host());
   // Woken by an interrupt: take it before HLT returns.
   self.cpu().at_boundary();
+}
+
+void Cpu::halt() {
+  Cpu* cpu = &at_boundary();
+  if (!cpu->privileged_ok()) return;
+  cpu->sleep_until_interrupt();
 }
 
 void Cpu::safe_halt() {
@@ -366,11 +370,7 @@ void Cpu::safe_halt() {
     return;
   }
   cpu->interrupt_pending_ = false;
-  Context& self = *cpu->current_;
-  cpu->state_ = CpuState::kHalted;
-  cpu->halted_since_ = cpu->clock_;
-  engine_.fibers().switch_to(engine_.fibers().host());
-  self.cpu().at_boundary();
+  cpu->sleep_until_interrupt();
 }
 
 void Cpu::disable_interrupts() {

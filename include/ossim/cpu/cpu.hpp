@@ -211,6 +211,9 @@ class Cpu final : public dev::InterruptTarget {
     return clock_ > limit || (clock_ == limit && clock_ != resumed_at_);
   }
   Cpu& boundary_slow();
+  /// HLT's sleep: hands control to the engine until an interrupt wakes the CPU, then takes
+  /// it. Precondition: at a boundary, privileged.
+  void sleep_until_interrupt();
   sim::Tick sync_limit() const { return sim::tick_add(engine_.next_event_time(), sync_quantum_); }
 
   static constexpr std::uint32_t kNoFault = ~std::uint32_t{0};
