@@ -436,33 +436,28 @@ void Cpu::enter_user_mode() {
   cpu.registers().rflags |= rflags::kInterruptEnable;
 }
 
-void Cpu::load_cr3_in_switch(std::optional<std::uint64_t> cr3) {
-  if (!cr3) return;
-  control_.cr3 = *cr3 & ~kCr3NoFlush;
-  mmu_.load_cr3(*cr3);
-}
-
-Cpu& Cpu::switch_to(Context& next, std::optional<std::uint64_t> cr3) {
+Context& Cpu::hand_over(Context& next, std::optional<std::uint64_t> cr3) {
   assert(!next.running() && !next.finished());
-  load_cr3_in_switch(cr3);
+  if (cr3) {
+    control_.cr3 = *cr3 & ~kCr3NoFlush;
+    mmu_.load_cr3(*cr3);
+  }
   Context& prev = *current_;
   prev.cpu_ = nullptr;
   next.cpu_ = this;
   current_ = &next;
   ++stats_.context_switches;
+  return prev;
+}
+
+Cpu& Cpu::switch_to(Context& next, std::optional<std::uint64_t> cr3) {
+  Context& prev = hand_over(next, cr3);
   engine_.fibers().switch_to(next.fiber());
   return prev.cpu();
 }
 
 void Cpu::exit_to(Context& next, std::optional<std::uint64_t> cr3) {
-  assert(!next.running() && !next.finished());
-  load_cr3_in_switch(cr3);
-  Context& prev = *current_;
-  prev.cpu_ = nullptr;
-  next.cpu_ = this;
-  current_ = &next;
-  ++stats_.context_switches;
-  prev.fiber().set_finish_target(next.fiber());
+  hand_over(next, cr3).fiber().set_finish_target(next.fiber());
 }
 
 void Cpu::power_off() {

@@ -310,7 +310,9 @@ class Cpu final : public dev::InterruptTarget {
   [[noreturn]] void shutdown(std::string reason);
   bool privileged_ok();
   void apply_paging_controls();
-  void load_cr3_in_switch(std::optional<std::uint64_t> cr3);
+  /// What switch_to and exit_to share: loads `cr3` if given and makes `next` current;
+  /// returns the context that was.
+  Context& hand_over(Context& next, std::optional<std::uint64_t> cr3);
   void on_run_event();
 
   unsigned id_;
