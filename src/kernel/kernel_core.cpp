@@ -7,30 +7,20 @@
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
-#include "kernel/sched/cfs.hpp"
-#include "kernel/sched/round_robin.hpp"
+#include "kernel/sched/policy_registry.hpp"
 #include "kernel/task/signal_handlers.hpp"
 
 namespace ossim::kernel {
 
-namespace {
-
-std::unique_ptr<SchedClass> make_fair_class(const KernelConfig& config, Scheduler& core, unsigned cpus) {
-  if (config.scheduler == "rr") return std::make_unique<RoundRobinClass>(core, cpus, config.rr_quantum);
-  if (config.scheduler == "cfs") return std::make_unique<CfsClass>(core, cpus);
-  throw std::invalid_argument(fmt::format("unknown scheduler \"{}\" (known: rr, cfs)", config.scheduler));
-}
-
-}  // namespace
-
 KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace* trace)
     : machine_(machine), config_(config), trace_(trace) {
   if (config_.hz == 0 || config_.hz > 100'000) throw std::invalid_argument("kernel.hz must be from 1 to 100000");
-  if (config_.rr_quantum == 0) throw std::invalid_argument("kernel.rr_quantum must be positive");
+  if (config_.scheduler.quantum == 0) throw std::invalid_argument("kernel.scheduler.quantum must be positive");
   if (machine_.cpu_count() > 64) throw std::invalid_argument("the kernel supports at most 64 CPUs");
   kernel_page_table_ = std::make_unique<mmu::PageTable>(machine_.memory(), machine_.frames());
   scheduler_ = std::make_unique<Scheduler>(*this, machine_.cpu_count());
-  scheduler_->set_fair_class(make_fair_class(config_, *scheduler_, machine_.cpu_count()));
+  scheduler_->set_class(Scheduler::ClassRank::kFair,
+                        make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
   vfs_ = std::make_unique<Vfs>(*this);
 }
 

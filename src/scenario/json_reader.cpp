@@ -353,6 +353,13 @@ std::string JsonReader::get_choice(std::string_view key, std::initializer_list<s
   return std::string(*(allowed.begin() + choice_index(key, *value, {allowed.begin(), allowed.end()})));
 }
 
+std::string JsonReader::get_choice(std::string_view key, const std::vector<std::string_view>& allowed,
+                                   std::string_view default_value) {
+  const Json* value = find(key);
+  if (value == nullptr) return std::string(default_value);
+  return std::string(allowed[choice_index(key, *value, allowed)]);
+}
+
 std::string JsonReader::require_choice(std::string_view key, std::initializer_list<std::string_view> allowed) {
   return std::string(*(allowed.begin() + choice_index(key, found(key), {allowed.begin(), allowed.end()})));
 }
@@ -401,6 +408,18 @@ sim::Tick JsonReader::get_duration(std::string_view key, sim::Tick default_value
 
 sim::Tick JsonReader::require_duration(std::string_view key, sim::Tick bare_unit) {
   return to_duration(key, found(key), bare_unit);
+}
+
+std::vector<sim::Tick> JsonReader::get_durations(std::string_view key, std::vector<sim::Tick> default_value,
+                                                 sim::Tick bare_unit) {
+  const Json* value = find(key);
+  if (value == nullptr) return default_value;
+  if (!value->is_array()) return {to_duration(key, *value, bare_unit)};
+  std::vector<sim::Tick> result;
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    result.push_back(to_duration(fmt::format("{}[{}]", key, i), (*value)[i], bare_unit));
+  }
+  return result;
 }
 
 std::uint64_t JsonReader::get_bytes(std::string_view key, std::uint64_t default_value) {

@@ -97,6 +97,8 @@ class JsonReader {
   std::string get_choice(std::string_view key, std::initializer_list<std::string_view> allowed,
                          std::string_view default_value);
   std::string require_choice(std::string_view key, std::initializer_list<std::string_view> allowed);
+  std::string get_choice(std::string_view key, const std::vector<std::string_view>& allowed,
+                         std::string_view default_value);
   // A string that must be one of the names in `choices`, mapped to its value. E is
   // deduced from the default; require_enum needs it spelled: require_enum<Policy>(...).
   template <class E>
@@ -114,6 +116,9 @@ class JsonReader {
   // is a whole number of picoseconds).
   sim::Tick get_duration(std::string_view key, sim::Tick default_value, sim::Tick bare_unit = sim::kNanosecond);
   sim::Tick require_duration(std::string_view key, sim::Tick bare_unit = sim::kNanosecond);
+  /// A duration, or a list of durations; a single one is returned as a list of one.
+  std::vector<sim::Tick> get_durations(std::string_view key, std::vector<sim::Tick> default_value,
+                                       sim::Tick bare_unit = sim::kNanosecond);
   // A byte size: a string with a unit (see parse_bytes), or a JSON integer of bytes.
   std::uint64_t get_bytes(std::string_view key, std::uint64_t default_value);
   std::uint64_t require_bytes(std::string_view key);

@@ -1,5 +1,6 @@
 #include "ossim/scenario/scenario.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -20,7 +21,7 @@ constexpr std::string_view kDefaultScenario = R"json({
   "schema_version": 1,
   "description": "The built-in default: two CPUs running a mix of every canned workload.",
   "machine": {"cpus": 2, "memory": "256MiB", "cpu_frequency_hz": 3000000000, "sync_quantum": "1us"},
-  "kernel": {"hz": 1000, "scheduler": "rr", "rr_quantum": "10ms", "pcid": true, "costs": "default"},
+  "kernel": {"hz": 1000, "scheduler": {"policy": "rr", "quantum_ms": 10}, "pcid": true, "costs": "default"},
   "workloads": [
     {"name": "cpu_hog", "count": 2, "arrival_ms": 0, "params": {"duration": "800ms"}},
     {"name": "interactive", "count": 2, "arrival_ms": 0, "params": {"bursts": 150, "burst_us": 500, "sleep_us": 10000}},
@@ -121,11 +122,96 @@ kernel::CostModel read_costs(JsonReader& kernel_section) {
   return model;
 }
 
+/// Reads MLFQ's per-level lists: each has one value per level, or a single value for all.
+std::vector<sim::Tick> read_levels(JsonReader& scheduler, std::string_view key, unsigned levels,
+                                   std::vector<sim::Tick> fallback) {
+  std::vector<sim::Tick> values = scheduler.get_durations(key, std::move(fallback), sim::kMillisecond);
+  if (values.size() == 1) values.assign(levels, values.front());
+  if (values.size() != levels) {
+    scheduler.fail(key, fmt::format("expected {} values (one per level, highest priority first), got {}", levels,
+                                    values.size()));
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == 0) scheduler.fail(key, fmt::format("level {}: must be positive", i));
+  }
+  return values;
+}
+
+/// kernel.scheduler: a policy name, or an object with the policy and its tunables.
+void read_scheduler(JsonReader& kernel_section, kernel::SchedulerConfig& config) {
+  const std::vector<std::string_view> policies = kernel::scheduling_policy_names();
+  const Json* value = kernel_section.raw("scheduler");
+  if (value == nullptr) return;
+  if (value->is_string()) {
+    config.policy = kernel_section.get_choice("scheduler", policies, config.policy);
+    return;
+  }
+  JsonReader scheduler = kernel_section.object("scheduler");
+  config.policy = scheduler.get_choice("policy", policies, config.policy);
+  std::vector<std::string_view> fair_policies;
+  for (std::string_view name : policies) {
+    if (kernel::is_fair_slot_policy(name)) fair_policies.push_back(name);
+  }
+  config.fair = scheduler.get_choice("fair", fair_policies, config.fair);
+
+  // quantum_ms: one quantum (round robin, SCHED_RR, lottery, stride, and every MLFQ
+  // level), or MLFQ's per-level list (whose first, top-level, value is then the quantum
+  // of the others).
+  const Json* quantum = scheduler.raw("quantum_ms");
+  kernel::MlfqConfig mlfq = config.mlfq;
+  mlfq.levels = scheduler.get_in_range<unsigned>("levels", 1, 64, mlfq.levels);
+  if (quantum != nullptr && !quantum->is_array()) {
+    config.quantum = scheduler.get_duration("quantum_ms", config.quantum, sim::kMillisecond);
+    if (config.quantum == 0) scheduler.fail("quantum_ms", "must be positive");
+    mlfq.quantum.assign(mlfq.levels, config.quantum);
+  } else if (quantum == nullptr && mlfq.quantum.size() != mlfq.levels) {
+    mlfq.quantum.assign(mlfq.levels, config.quantum);
+  }
+  mlfq.quantum = read_levels(scheduler, "quantum_ms", mlfq.levels, mlfq.quantum);
+  config.quantum = mlfq.quantum.front();
+  if (mlfq.allotment.size() != mlfq.levels) mlfq.allotment = mlfq.quantum;
+  mlfq.allotment = read_levels(scheduler, "allotment_ms", mlfq.levels, mlfq.allotment);
+  mlfq.boost = scheduler.get_duration("boost_ms", mlfq.boost, sim::kMillisecond);
+  config.mlfq = std::move(mlfq);
+
+  JsonReader cfs = scheduler.object("cfs");
+  config.cfs.sched_latency = cfs.get_duration("sched_latency_ms", config.cfs.sched_latency, sim::kMillisecond);
+  config.cfs.min_granularity = cfs.get_duration("min_granularity_ms", config.cfs.min_granularity, sim::kMillisecond);
+  config.cfs.wakeup_granularity =
+      cfs.get_duration("wakeup_granularity_ms", config.cfs.wakeup_granularity, sim::kMillisecond);
+  if (config.cfs.sched_latency == 0) cfs.fail("sched_latency_ms", "must be positive");
+  if (config.cfs.min_granularity == 0) cfs.fail("min_granularity_ms", "must be positive");
+  cfs.finish();
+  config.deadline_bandwidth = scheduler.get_in_range<double>("deadline_bandwidth", 0.01, 1.0, config.deadline_bandwidth);
+  scheduler.finish();
+}
+
+OrderedJson scheduler_json(const kernel::SchedulerConfig& config) {
+  const auto ms_list = [](const std::vector<sim::Tick>& values) {
+    OrderedJson list = OrderedJson::array();
+    for (sim::Tick value : values) list.push_back(OrderedJson(workloads::duration_json(value, sim::kMillisecond)));
+    return list;
+  };
+  const bool one_quantum = std::all_of(config.mlfq.quantum.begin(), config.mlfq.quantum.end(),
+                                      [&](sim::Tick quantum) { return quantum == config.quantum; });
+  return {{"policy", config.policy},
+          {"fair", config.fair},
+          {"quantum_ms", one_quantum ? OrderedJson(workloads::duration_json(config.quantum, sim::kMillisecond))
+                                     : ms_list(config.mlfq.quantum)},
+          {"levels", config.mlfq.levels},
+          {"allotment_ms", ms_list(config.mlfq.allotment)},
+          {"boost_ms", OrderedJson(workloads::duration_json(config.mlfq.boost, sim::kMillisecond))},
+          {"cfs",
+           {{"sched_latency_ms", OrderedJson(workloads::duration_json(config.cfs.sched_latency, sim::kMillisecond))},
+            {"min_granularity_ms", OrderedJson(workloads::duration_json(config.cfs.min_granularity, sim::kMillisecond))},
+            {"wakeup_granularity_ms",
+             OrderedJson(workloads::duration_json(config.cfs.wakeup_granularity, sim::kMillisecond))}}},
+          {"deadline_bandwidth", config.deadline_bandwidth}};
+}
+
 void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
   config.hz = kernel_section.get_in_range<unsigned>("hz", 1, 100'000, config.hz);
-  config.scheduler = kernel_section.get_choice("scheduler", {"rr", "cfs"}, config.scheduler);
-  config.rr_quantum = kernel_section.get_duration("rr_quantum", config.rr_quantum);
-  if (config.rr_quantum == 0) kernel_section.fail("rr_quantum", "must be positive");
+  read_scheduler(kernel_section, config.scheduler);
   config.pcid = kernel_section.get("pcid", config.pcid);
   config.costs = read_costs(kernel_section);
   kernel_section.finish();
@@ -286,8 +372,7 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
                          {"sync_quantum", format_duration(machine.cpu.sync_quantum)},
                          {"tlb", std::move(tlb)}};
   document["kernel"] = {{"hz", kernel.hz},
-                        {"scheduler", kernel.scheduler},
-                        {"rr_quantum", format_duration(kernel.rr_quantum)},
+                        {"scheduler", scheduler_json(kernel.scheduler)},
                         {"pcid", kernel.pcid},
                         {"costs", std::move(costs)}};
   document["workloads"] = std::move(workloads);

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "ossim/kernel/scheduler_config.hpp"
 #include "ossim/kernel/task_info.hpp"
 #include "ossim/machine/machine.hpp"
 #include "ossim/sim/tick.hpp"
@@ -55,10 +56,8 @@ struct CostModel {
 struct KernelConfig {
   /// Timer interrupts per second on each CPU (the periodic tick).
   unsigned hz = 1000;
-  /// The fair-slot policy every new task gets: "rr" (round robin) or "cfs" (Linux's CFS).
-  std::string scheduler = "rr";
-  /// Round-robin quantum.
-  sim::Tick rr_quantum = 10 * sim::kMillisecond;
+  /// The scheduling policy and its tunables (scheduler_config.hpp).
+  SchedulerConfig scheduler;
   CostModel costs;
   /// Tag TLB entries with a PCID per address space, so that a context switch need not
   /// flush the TLB (CR4.PCIDE); off means every address-space switch flushes.

@@ -35,6 +35,7 @@ struct TaskAccounting {
   std::uint64_t voluntary_switches = 0;     // blocked (nvcsw)
   std::uint64_t involuntary_switches = 0;   // preempted or yielded (nivcsw)
   std::uint64_t slices = 0;                 // times put on a CPU
+  std::uint64_t migrations = 0;             // moves to another CPU's run queue while runnable
   std::uint64_t minor_faults = 0;
   std::uint64_t major_faults = 0;
   std::uint64_t syscalls = 0;

@@ -110,6 +110,8 @@ inline constexpr int kClockProcessCputime = 2;
 inline constexpr int kClockThreadCputime = 3;
 inline constexpr int kClockMonotonicRaw = 4;
 inline constexpr int kClockBoottime = 7;
+/// clock_nanosleep(2) flag: the request is an absolute time.
+inline constexpr int kTimerAbstime = 1;
 
 // getpriority(2) / setpriority(2): what `who` names, and the range of nice values.
 inline constexpr int kPrioProcess = 0;       // a task (0: the caller)

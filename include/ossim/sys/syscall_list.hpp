@@ -52,11 +52,24 @@
   X(124, getsid)                   \
   X(140, getpriority)              \
   X(141, setpriority)              \
+  X(142, sched_setparam)           \
+  X(143, sched_getparam)           \
+  X(144, sched_setscheduler)       \
+  X(145, sched_getscheduler)       \
+  X(146, sched_get_priority_max)   \
+  X(147, sched_get_priority_min)   \
+  X(148, sched_rr_get_interval)    \
+  X(157, prctl)                    \
   X(186, gettid)                   \
+  X(203, sched_setaffinity)        \
+  X(204, sched_getaffinity)        \
   X(228, clock_gettime)            \
+  X(230, clock_nanosleep)          \
   X(231, exit_group)               \
   X(257, openat)                   \
-  X(293, pipe2)
+  X(293, pipe2)                    \
+  X(314, sched_setattr)            \
+  X(315, sched_getattr)
 // clang-format on
 
 namespace ossim::sys {
@@ -69,7 +82,13 @@ OSSIM_SYSCALLS(OSSIM_SYSCALL_NUMBER)
 }  // namespace nr
 
 /// One past the highest syscall number in the list.
-inline constexpr std::uint64_t kSyscallTableSize = 294;
+inline constexpr std::uint64_t kSyscallTableSize = [] {
+  std::uint64_t highest = 0;
+#define OSSIM_SYSCALL_HIGHEST(number, name) highest = number > highest ? number : highest;
+  OSSIM_SYSCALLS(OSSIM_SYSCALL_HIGHEST)
+#undef OSSIM_SYSCALL_HIGHEST
+  return highest + 1;
+}();
 
 /// The name of a syscall ("getpid"), or an empty view for a number not in the list.
 std::string_view syscall_name(std::uint64_t number);

@@ -1,9 +1,15 @@
-// Scheduling syscalls: nice values (getpriority, setpriority).
+// Scheduling syscalls: nice values (getpriority, setpriority), policies and their
+// parameters (sched_setscheduler, sched_setparam, sched_setattr and their getters), CPU
+// affinity, and prctl's task name. Validation follows Linux's __sched_setscheduler and
+// sched_copy_attr: the errno values are Linux's.
 
 #include <algorithm>
 #include <vector>
 
+#include "ossim/sys/sched.hpp"
 #include "kernel/entry/syscall_table.hpp"
+#include "kernel/entry/timespec.hpp"
+#include "kernel/entry/user_copy.hpp"
 #include "kernel/sched/scheduler.hpp"
 
 namespace ossim::kernel {
@@ -40,6 +46,86 @@ Result<std::vector<Task*>> priority_targets(SyscallCall& call, int which, int wh
   }
 }
 
+/// The live task a sched_* pid names (0: the caller); EINVAL for a negative pid, ESRCH
+/// for one that names no live task.
+Result<Task*> sched_target(SyscallCall& call, std::uint64_t pid_argument) {
+  const auto pid = static_cast<pid_t>(pid_argument);
+  if (pid < 0) return Errno::kEINVAL;
+  Task* task = pid == 0 ? &call.task : call.kernel.find_task(pid);
+  if (task == nullptr || task->idle || task->state == TaskState::kDead || task->state == TaskState::kZombie) {
+    return Errno::kESRCH;
+  }
+  return task;
+}
+
+bool valid_policy(int policy) {
+  return is_fair_policy(policy) || is_rt_policy(policy) || policy == sys::kSchedDeadline;
+}
+
+/// Linux's valid_policy + the priority range check of __sched_setscheduler.
+Status check_priority(int policy, int priority) {
+  if (is_rt_policy(policy)) {
+    if (priority < sys::kRtPriorityMin || priority > sys::kRtPriorityMax) return Errno::kEINVAL;
+  } else if (priority != 0) {
+    return Errno::kEINVAL;
+  }
+  return {};
+}
+
+/// Applies `params` to `task`: EBUSY when admission control refuses it.
+SyscallResult apply_params(SyscallCall& call, Task& task, const SchedParams& params) {
+  if (!call.kernel.scheduler().set_params(task, params, call.cpu().now(), &call.cpu())) return Errno::kEBUSY;
+  return 0;
+}
+
+SyscallResult set_scheduler(SyscallCall& call, int policy, bool keep_policy) {
+  Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  if (call.args[keep_policy ? 1 : 2] == 0) return Errno::kEINVAL;
+  const sys::sched_param param =
+      OSSIM_TRY(get_user(call.task, UserPtr<sys::sched_param>{call.args[keep_policy ? 1 : 2]}));
+  SchedParams params = task->se.params;
+  if (!keep_policy) {
+    params.reset_on_fork = (policy & sys::kSchedResetOnFork) != 0;
+    policy &= ~sys::kSchedResetOnFork;
+    // SCHED_DEADLINE needs sched_setattr's parameters.
+    if (!valid_policy(policy) || policy == sys::kSchedDeadline) return Errno::kEINVAL;
+    params.policy = policy;
+  }
+  if (params.policy == sys::kSchedDeadline) return Errno::kEINVAL;
+  OSSIM_TRY(check_priority(params.policy, param.sched_priority));
+  params.rt_priority = param.sched_priority;
+  return apply_params(call, *task, params);
+}
+
+/// SCHED_DEADLINE's parameter rules (Linux's __checkparam_dl): 0 < runtime <= deadline <=
+/// period (a period of 0 means the deadline), runtime at least 1024 ns, deadline below 2^63.
+bool valid_deadline_params(const sys::sched_attr& attr) {
+  const std::uint64_t period = attr.sched_period == 0 ? attr.sched_deadline : attr.sched_period;
+  if (attr.sched_deadline == 0 || attr.sched_runtime < 1024) return false;
+  if ((attr.sched_deadline >> 63) != 0 || (period >> 63) != 0) return false;
+  return attr.sched_runtime <= attr.sched_deadline && attr.sched_deadline <= period;
+}
+
+/// Reads a user sched_attr of the size it declares (Linux's sched_copy_attr): a size of 0
+/// means the first version's; a smaller one, or a larger one with non-zero bytes past
+/// ossim's, is E2BIG (and the size ossim knows is written back). Fields past the
+/// caller's size keep the values in `into`.
+Status copy_sched_attr(Task& task, mmu::VirtAddr address, sys::sched_attr& into) {
+  std::uint32_t size = OSSIM_TRY(get_user(task, UserPtr<std::uint32_t>{address}));
+  if (size == 0) size = sys::kSchedAttrSizeVer0;
+  const auto too_big = [&]() -> Status {
+    OSSIM_TRY(put_user(task, UserPtr<std::uint32_t>{address}, sys::kSchedAttrSize));
+    return Errno::kE2BIG;
+  };
+  if (size < sys::kSchedAttrSizeVer0 || size > 4096) return too_big();
+  for (std::uint32_t offset = sys::kSchedAttrSize; offset < size; ++offset) {
+    if (OSSIM_TRY(get_user(task, UserPtr<std::uint8_t>{address + offset})) != 0) return too_big();
+  }
+  OSSIM_TRY(copy_from_user(task, &into, address, std::min(size, sys::kSchedAttrSize)));
+  into.size = size;
+  return {};
+}
+
 }  // namespace
 
 SyscallResult sys_getpriority(SyscallCall& call) {
@@ -49,7 +135,7 @@ SyscallResult sys_getpriority(SyscallCall& call) {
       OSSIM_TRY(priority_targets(call, static_cast<int>(call.args[0]), static_cast<int>(call.args[1])));
   if (targets.empty()) return Errno::kESRCH;
   int lowest_nice = sys::kNiceMax;
-  for (const Task* task : targets) lowest_nice = std::min(lowest_nice, task->se.nice);
+  for (const Task* task : targets) lowest_nice = std::min(lowest_nice, task->se.params.nice);
   return 20 - lowest_nice;
 }
 
@@ -63,10 +149,165 @@ SyscallResult sys_setpriority(SyscallCall& call) {
   const bool privileged = call.task.uid == 0;
   for (Task* task : targets) {
     if (!privileged && task->uid != call.task.uid) return Errno::kEPERM;
-    if (!privileged && nice < task->se.nice) return Errno::kEACCES;
-    call.kernel.scheduler().set_nice(*task, nice, call.cpu().now(), &call.cpu());
+    if (!privileged && nice < task->se.params.nice) return Errno::kEACCES;
+    SchedParams params = task->se.params;
+    params.nice = nice;
+    call.kernel.scheduler().set_params(*task, params, call.cpu().now(), &call.cpu());
   }
   return 0;
+}
+
+SyscallResult sys_sched_setscheduler(SyscallCall& call) {
+  return set_scheduler(call, static_cast<int>(call.args[1]), false);
+}
+
+SyscallResult sys_sched_setparam(SyscallCall& call) { return set_scheduler(call, 0, true); }
+
+SyscallResult sys_sched_getscheduler(SyscallCall& call) {
+  const Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  return task->se.params.policy | (task->se.params.reset_on_fork ? sys::kSchedResetOnFork : 0);
+}
+
+SyscallResult sys_sched_getparam(SyscallCall& call) {
+  if (call.args[1] == 0) return Errno::kEINVAL;
+  const Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  const sys::sched_param param{is_rt_policy(task->se.params.policy) ? task->se.params.rt_priority : 0};
+  OSSIM_TRY(put_user(call.task, UserPtr<sys::sched_param>{call.args[1]}, param));
+  return 0;
+}
+
+SyscallResult sys_sched_get_priority_max(SyscallCall& call) {
+  const auto policy = static_cast<int>(call.args[0]);
+  if (!valid_policy(policy)) return Errno::kEINVAL;
+  return is_rt_policy(policy) ? sys::kRtPriorityMax : 0;
+}
+
+SyscallResult sys_sched_get_priority_min(SyscallCall& call) {
+  const auto policy = static_cast<int>(call.args[0]);
+  if (!valid_policy(policy)) return Errno::kEINVAL;
+  return is_rt_policy(policy) ? sys::kRtPriorityMin : 0;
+}
+
+SyscallResult sys_sched_rr_get_interval(SyscallCall& call) {
+  const Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  // SCHED_FIFO has no time slice (0); SCHED_RR and the sliced fair policies have the
+  // configured quantum.
+  const sim::Tick slice = task->se.params.policy == sys::kSchedFifo ? 0 : call.kernel.config().scheduler.quantum;
+  OSSIM_TRY(put_user(call.task, UserPtr<sys::timespec>{call.args[1]}, to_timespec(slice)));
+  return 0;
+}
+
+SyscallResult sys_sched_setattr(SyscallCall& call) {
+  if (call.args[1] == 0 || call.args[2] != 0) return Errno::kEINVAL;
+  Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  const SchedParams& now = task->se.params;
+  // Fields the caller's (shorter) struct does not have keep the task's values.
+  sys::sched_attr attr;
+  attr.sched_tickets = now.tickets;
+  attr.sched_expected_runtime = now.expected_runtime == sim::kTickNever ? 0 : now.expected_runtime / sim::kNanosecond;
+  OSSIM_TRY(copy_sched_attr(call.task, call.args[1], attr));
+
+  constexpr std::uint64_t kKnownFlags = sys::kSchedFlagResetOnFork | sys::kSchedFlagReclaim |
+                                        sys::kSchedFlagDlOverrun | sys::kSchedFlagKeepPolicy |
+                                        sys::kSchedFlagKeepParams;
+  if ((attr.sched_flags & ~kKnownFlags) != 0) return Errno::kEINVAL;
+  SchedParams params = now;
+  const int policy = (attr.sched_flags & sys::kSchedFlagKeepPolicy) != 0 ? now.policy : static_cast<int>(attr.sched_policy);
+  if (!valid_policy(policy)) return Errno::kEINVAL;
+  params.policy = policy;
+  params.reset_on_fork = (attr.sched_flags & sys::kSchedFlagResetOnFork) != 0;
+  if ((attr.sched_flags & sys::kSchedFlagKeepParams) == 0) {
+    OSSIM_TRY(check_priority(policy, static_cast<int>(attr.sched_priority)));
+    params.rt_priority = static_cast<int>(attr.sched_priority);
+    if (is_fair_policy(policy)) params.nice = std::clamp(attr.sched_nice, sys::kNiceMin, sys::kNiceMax);
+    if (policy == sys::kSchedDeadline) {
+      if (!valid_deadline_params(attr)) return Errno::kEINVAL;
+      params.dl_runtime = attr.sched_runtime * sim::kNanosecond;
+      params.dl_deadline = attr.sched_deadline * sim::kNanosecond;
+      params.dl_period = (attr.sched_period == 0 ? attr.sched_deadline : attr.sched_period) * sim::kNanosecond;
+    }
+  } else if (policy == sys::kSchedDeadline && now.policy != sys::kSchedDeadline) {
+    return Errno::kEINVAL;  // nothing to keep
+  }
+  if (attr.sched_tickets != 0) params.tickets = attr.sched_tickets;
+  params.expected_runtime =
+      attr.sched_expected_runtime == 0 ? sim::kTickNever : attr.sched_expected_runtime * sim::kNanosecond;
+  return apply_params(call, *task, params);
+}
+
+SyscallResult sys_sched_getattr(SyscallCall& call) {
+  const auto size = static_cast<std::uint32_t>(call.args[2]);
+  if (call.args[1] == 0 || call.args[3] != 0 || size < sys::kSchedAttrSizeVer0 || size > 4096) {
+    return Errno::kEINVAL;
+  }
+  const Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  const SchedParams& params = task->se.params;
+  sys::sched_attr attr;
+  attr.size = std::min(size, sys::kSchedAttrSize);
+  attr.sched_policy = static_cast<std::uint32_t>(params.policy);
+  attr.sched_flags = params.reset_on_fork ? sys::kSchedFlagResetOnFork : 0;
+  attr.sched_nice = params.nice;
+  attr.sched_priority = is_rt_policy(params.policy) ? static_cast<std::uint32_t>(params.rt_priority) : 0;
+  if (params.policy == sys::kSchedDeadline) {
+    attr.sched_runtime = params.dl_runtime / sim::kNanosecond;
+    attr.sched_deadline = params.dl_deadline / sim::kNanosecond;
+    attr.sched_period = params.dl_period / sim::kNanosecond;
+  }
+  attr.sched_tickets = params.tickets;
+  attr.sched_expected_runtime = params.expected_runtime == sim::kTickNever ? 0 : params.expected_runtime / sim::kNanosecond;
+  OSSIM_TRY(copy_to_user(call.task, call.args[1], &attr, attr.size));
+  return 0;
+}
+
+SyscallResult sys_sched_setaffinity(SyscallCall& call) {
+  Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  // A shorter mask has its missing CPUs clear; bytes past the 64 CPUs ossim has are
+  // not read (Linux copies at most cpumask_size()).
+  const std::uint64_t length = std::min<std::uint64_t>(call.args[1], sizeof(sys::cpu_mask_t));
+  sys::cpu_mask_t mask = 0;
+  OSSIM_TRY(copy_from_user(call.task, &mask, call.args[2], length));
+  const unsigned cpus = call.kernel.scheduler().cpu_count();
+  if (cpus < 64) mask &= (sys::cpu_mask_t{1} << cpus) - 1;
+  if (mask == 0) return Errno::kEINVAL;
+  SchedParams params = task->se.params;
+  params.cpus_allowed = mask;
+  return apply_params(call, *task, params);
+}
+
+SyscallResult sys_sched_getaffinity(SyscallCall& call) {
+  const std::uint64_t length = call.args[1];
+  // The buffer must hold every possible CPU and be a whole number of longs.
+  if (length < sizeof(sys::cpu_mask_t) || (length % sizeof(std::uint64_t)) != 0) return Errno::kEINVAL;
+  const Task* task = OSSIM_TRY(sched_target(call, call.args[0]));
+  const unsigned cpus = call.kernel.scheduler().cpu_count();
+  sys::cpu_mask_t mask = task->se.params.cpus_allowed;
+  if (cpus < 64) mask &= (sys::cpu_mask_t{1} << cpus) - 1;
+  OSSIM_TRY(put_user(call.task, UserPtr<sys::cpu_mask_t>{call.args[2]}, mask));
+  return static_cast<std::int64_t>(sizeof(sys::cpu_mask_t));
+}
+
+SyscallResult sys_prctl(SyscallCall& call) {
+  Task& task = call.task;
+  switch (static_cast<int>(call.args[0])) {
+    case sys::kPrSetName: {
+      // The name is cut to TASK_COMM_LEN - 1 bytes, as Linux does.
+      std::string name;
+      for (std::size_t i = 0; i + 1 < sys::kTaskCommLen; ++i) {
+        const char c = OSSIM_TRY(get_user(task, UserPtr<char>{call.args[1] + i}));
+        if (c == '\0') break;
+        name.push_back(c);
+      }
+      task.name = std::move(name);
+      return 0;
+    }
+    case sys::kPrGetName: {
+      char name[sys::kTaskCommLen] = {};
+      task.name.copy(name, sys::kTaskCommLen - 1);
+      OSSIM_TRY(copy_to_user(task, call.args[1], name, sizeof name));
+      return 0;
+    }
+    default: return Errno::kEINVAL;
+  }
 }
 
 }  // namespace ossim::kernel

@@ -1,6 +1,7 @@
 // Time syscalls: sleeping, yielding, clocks.
 
 #include "kernel/entry/syscall_table.hpp"
+#include "kernel/entry/timespec.hpp"
 #include "kernel/entry/user_copy.hpp"
 
 namespace ossim::kernel {
@@ -10,9 +11,26 @@ namespace {
 /// kClockRealtime at boot: 2026-01-01T00:00:00Z (any fixed value keeps runs reproducible).
 constexpr std::int64_t kRealtimeAtBoot = 1'767'225'600;
 
-sys::timespec to_timespec(sim::Tick t) {
-  return sys::timespec{static_cast<std::int64_t>(t / sim::kSecond),
-                       static_cast<std::int64_t>((t % sim::kSecond) / sim::kNanosecond)};
+/// Sleeps (interruptibly) until `deadline`. On a signal: EINTR, with the time left in
+/// `*remaining` if it is not null.
+SyscallResult sleep_until(SyscallCall& call, sim::Tick deadline, mmu::VirtAddr remaining) {
+  Task& task = call.task;
+  KernelCore& kernel = call.kernel;
+  task.timer_fired = false;
+  kernel.engine().reschedule(task.sleep_timer, deadline);
+  while (!task.timer_fired) {
+    if (kernel.signal_pending(task)) {
+      kernel.engine().cancel(task.sleep_timer);
+      if (remaining != 0) {
+        const sim::Tick now = call.cpu().now();
+        OSSIM_TRY(put_user(task, UserPtr<sys::timespec>{remaining}, to_timespec(deadline > now ? deadline - now : 0)));
+      }
+      return Errno::kEINTR;
+    }
+    task.state = TaskState::kInterruptible;
+    kernel.scheduler().schedule(task);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -24,30 +42,30 @@ SyscallResult sys_sched_yield(SyscallCall& call) {
 
 SyscallResult sys_nanosleep(SyscallCall& call) {
   const sys::timespec request = OSSIM_TRY(get_user(call.task, UserPtr<sys::timespec>{call.args[0]}));
-  if (request.tv_sec < 0 || request.tv_nsec < 0 || request.tv_nsec >= 1'000'000'000) return Errno::kEINVAL;
-  const sim::Tick max_seconds = sim::kTickNever / sim::kSecond - 1;
-  const sim::Tick duration =
-      static_cast<sim::Tick>(std::min<std::int64_t>(request.tv_sec, static_cast<std::int64_t>(max_seconds))) *
-          sim::kSecond +
-      static_cast<sim::Tick>(request.tv_nsec) * sim::kNanosecond;
-  Task& task = call.task;
-  KernelCore& kernel = call.kernel;
-  const sim::Tick deadline = sim::tick_add(call.cpu().now(), duration);
-  task.timer_fired = false;
-  kernel.engine().reschedule(task.sleep_timer, deadline);
-  while (!task.timer_fired) {
-    if (kernel.signal_pending(task)) {
-      kernel.engine().cancel(task.sleep_timer);
-      if (call.args[1] != 0) {
-        const sim::Tick now = call.cpu().now();
-        OSSIM_TRY(put_user(task, UserPtr<sys::timespec>{call.args[1]}, to_timespec(deadline > now ? deadline - now : 0)));
-      }
-      return Errno::kEINTR;
-    }
-    task.state = TaskState::kInterruptible;
-    kernel.scheduler().schedule(task);
+  if (!valid_timespec(request)) return Errno::kEINVAL;
+  return sleep_until(call, sim::tick_add(call.cpu().now(), from_timespec(request)), call.args[1]);
+}
+
+SyscallResult sys_clock_nanosleep(SyscallCall& call) {
+  // Sleeps on CLOCK_MONOTONIC / BOOTTIME (the same clock here) or CLOCK_REALTIME, for a
+  // relative time or until an absolute one (TIMER_ABSTIME).
+  const int clock = static_cast<int>(call.args[0]);
+  const int flags = static_cast<int>(call.args[1]);
+  if (clock != sys::kClockMonotonic && clock != sys::kClockBoottime && clock != sys::kClockRealtime) {
+    return Errno::kEINVAL;
   }
-  return 0;
+  sys::timespec request = OSSIM_TRY(get_user(call.task, UserPtr<sys::timespec>{call.args[2]}));
+  if (!valid_timespec(request)) return Errno::kEINVAL;
+  const sim::Tick now = call.cpu().now();
+  if ((flags & sys::kTimerAbstime) == 0) return sleep_until(call, sim::tick_add(now, from_timespec(request)), call.args[3]);
+  if (clock == sys::kClockRealtime) {
+    // In seconds first: the boot date in picoseconds would overflow 64 bits.
+    request.tv_sec -= kRealtimeAtBoot;
+    if (request.tv_sec < 0) request = {};
+  }
+  const sim::Tick deadline = from_timespec(request);
+  // An absolute sleep is not restarted with a remaining time: `rem` is not written.
+  return sleep_until(call, std::max(deadline, now), 0);
 }
 
 SyscallResult sys_clock_gettime(SyscallCall& call) {

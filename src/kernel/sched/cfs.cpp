@@ -29,7 +29,7 @@ bool vruntime_before(std::uint64_t a, std::uint64_t b) { return static_cast<std:
 std::uint64_t max_vruntime(std::uint64_t a, std::uint64_t b) { return vruntime_before(a, b) ? b : a; }
 std::uint64_t min_vruntime(std::uint64_t a, std::uint64_t b) { return vruntime_before(a, b) ? a : b; }
 
-std::uint64_t weight_of(const Task& task) { return CfsClass::weight_of_nice(task.se.nice); }
+std::uint64_t weight_of(const Task& task) { return CfsClass::weight_of_nice(task.se.params.nice); }
 
 /// `delta` scaled by a / b without overflow.
 std::uint64_t scale(std::uint64_t delta, std::uint64_t a, std::uint64_t b) {
@@ -47,7 +47,8 @@ std::uint64_t& vruntime_cpu_of(Task& task) { return task.se.policy_data[2]; }
 
 }  // namespace
 
-CfsClass::CfsClass(Scheduler& core, unsigned cpus) : core_(core), rqs_(cpus) {}
+CfsClass::CfsClass(Scheduler& core, unsigned cpus, const SchedulerConfig& config)
+    : core_(core), tunables_(config.cfs), rqs_(cpus) {}
 
 std::uint64_t CfsClass::weight_of_nice(int nice) { return kPrioToWeight[std::clamp(nice, -20, 19) + 20]; }
 
@@ -85,11 +86,11 @@ void CfsClass::update_min_vruntime(CfsRq& cfs) {
   if (any) cfs.min_vruntime = max_vruntime(cfs.min_vruntime, lowest);
 }
 
-sim::Tick CfsClass::sched_slice(const CfsRq& cfs, const Task& task, bool queued) {
+sim::Tick CfsClass::sched_slice(const CfsRq& cfs, const Task& task, bool queued) const {
   const std::uint64_t weight = weight_of(task);
   const std::uint64_t nr_running = cfs.nr_running + (queued ? 0 : 1);
   const std::uint64_t load = cfs.load + (queued ? 0 : weight);
-  const sim::Tick period = std::max(kSchedLatency, nr_running * kMinGranularity);
+  const sim::Tick period = std::max(tunables_.sched_latency, nr_running * tunables_.min_granularity);
   return scale(period, weight, load);
 }
 
@@ -105,8 +106,8 @@ void CfsClass::enqueue(RunQueue& rq, Task& task, EnqueueReason reason) {
   }
   if (reason == EnqueueReason::kNew) {
     vruntime = max_vruntime(vruntime, cfs.min_vruntime + to_virtual(sched_slice(cfs, task, false), task));
-  } else if (reason == EnqueueReason::kWakeup) {
-    vruntime = max_vruntime(vruntime, cfs.min_vruntime - kSchedLatency / 2);
+  } else if (reason == EnqueueReason::kWakeup || reason == EnqueueReason::kRequeue) {
+    vruntime = max_vruntime(vruntime, cfs.min_vruntime - tunables_.sched_latency / 2);
   }
   vruntime_cpu_of(task) = rq.cpu;
   charged_runtime_of(task) = task.se.total_runtime;
@@ -167,7 +168,7 @@ void CfsClass::task_tick(RunQueue& rq, Task& curr) {
     resched_curr(rq);
     return;
   }
-  if (curr.se.slice_runtime < kMinGranularity || cfs.tree.empty()) return;
+  if (curr.se.slice_runtime < tunables_.min_granularity || cfs.tree.empty()) return;
   const auto lead = static_cast<std::int64_t>(vruntime(curr) - vruntime(*cfs.tree.begin()));
   if (lead > static_cast<std::int64_t>(ideal)) resched_curr(rq);
 }
@@ -179,10 +180,10 @@ void CfsClass::check_preempt(RunQueue& rq, Task& woken) {
   // Linux's wakeup_preempt_entity: preempt only for a lead worth more than the wakeup
   // granularity, so that wakeups do not switch on every small difference.
   const auto lead = static_cast<std::int64_t>(vruntime(*cfs.curr) - vruntime(woken));
-  if (lead > static_cast<std::int64_t>(to_virtual(kWakeupGranularity, woken))) rq.curr->need_resched = true;
+  if (lead > static_cast<std::int64_t>(to_virtual(tunables_.wakeup_granularity, woken))) rq.curr->need_resched = true;
 }
 
-unsigned CfsClass::select_cpu(Task&, unsigned prev_cpu) { return core_.idle_or_least_loaded_cpu(prev_cpu); }
+unsigned CfsClass::select_cpu(Task& task, unsigned prev_cpu) { return core_.idle_or_least_loaded_cpu(task, prev_cpu); }
 
 void CfsClass::yield(RunQueue& rq, Task& curr) {
   CfsRq& cfs = rqs_[rq.cpu];
@@ -196,26 +197,33 @@ sim::Tick CfsClass::slice_end(RunQueue& rq, Task& curr) {
   return sim::tick_add(curr.se.slice_start, slice > curr.se.slice_runtime ? slice - curr.se.slice_runtime : 0);
 }
 
-void CfsClass::reweight(RunQueue& rq, Task& task, int nice) {
-  nice = std::clamp(nice, -20, 19);
-  if (!task.se.on_rq) {
-    task.se.nice = nice;
-    return;
-  }
+void CfsClass::params_changed(RunQueue& rq, Task& task, const SchedParams& old) {
+  if (task.se.params.nice == old.nice || !task.se.on_rq) return;
   CfsRq& cfs = rqs_[rq.cpu];
   const bool running = &task == cfs.curr;
-  if (running) update_curr(rq);  // the runtime so far is charged at the old weight
+  // The runtime so far is charged at the old weight.
+  if (running) {
+    const int new_nice = task.se.params.nice;
+    task.se.params.nice = old.nice;
+    update_curr(rq);
+    task.se.params.nice = new_nice;
+  }
   // The tree is ordered by vruntime, which a weight change leaves alone: a queued task
   // keeps its place, and only its share of the run queue's load moves to the new weight.
-  const int old_nice = task.se.nice;
-  cfs.load -= weight_of(task);
-  task.se.nice = nice;
+  cfs.load -= weight_of_nice(old.nice);
   cfs.load += weight_of(task);
   if (running) {
-    if (nice > old_nice && &task == rq.curr) task.need_resched = true;  // a smaller share: re-pick
+    if (task.se.params.nice > old.nice && &task == rq.curr) task.need_resched = true;  // a smaller share: re-pick
   } else {
     check_preempt(rq, task);
   }
+}
+
+void CfsClass::set_curr(RunQueue& rq, Task& task) {
+  CfsRq& cfs = rqs_[rq.cpu];
+  if (task.tree_node.is_linked()) cfs.tree.erase(cfs.tree.iterator_to(task));
+  cfs.curr = &task;
+  charged_runtime_of(task) = task.se.total_runtime;
 }
 
 }  // namespace ossim::kernel

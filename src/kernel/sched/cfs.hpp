@@ -30,14 +30,16 @@
 //   [2] the CPU whose min_vruntime [0] is measured against (a task moved to another CPU
 //       keeps its distance to min_vruntime, as Linux's migrate does);
 //   [3] unused.
-// The weight is always the one of se.nice: nice changes go through reweight(), which
-// moves the task's weight in the run-queue load from the old value to the new.
+// The weight is always the one of se.params.nice: nice changes go through
+// params_changed(), which moves the task's weight in the run-queue load from the old
+// value to the new.
 
 #include <cstdint>
 #include <vector>
 
 #include <boost/intrusive/set.hpp>
 
+#include "ossim/kernel/scheduler_config.hpp"
 #include "kernel/sched/sched_class.hpp"
 #include "kernel/task/task.hpp"
 
@@ -47,13 +49,9 @@ class Scheduler;
 
 class CfsClass final : public SchedClass {
  public:
-  // Linux's defaults (unscaled: Linux multiplies them by 1 + log2(cpus)).
-  static constexpr sim::Tick kSchedLatency = 6 * sim::kMillisecond;
-  static constexpr sim::Tick kMinGranularity = 750 * sim::kMicrosecond;
-  static constexpr sim::Tick kWakeupGranularity = 1 * sim::kMillisecond;
   static constexpr std::uint64_t kNiceZeroWeight = 1024;
 
-  CfsClass(Scheduler& core, unsigned cpus);
+  CfsClass(Scheduler& core, unsigned cpus, const SchedulerConfig& config);
 
   /// Linux's sched_prio_to_weight: the load weight of `nice` (clamped to -20..19).
   static std::uint64_t weight_of_nice(int nice);
@@ -70,7 +68,8 @@ class CfsClass final : public SchedClass {
   unsigned select_cpu(Task& task, unsigned prev_cpu) override;
   void yield(RunQueue& rq, Task& curr) override;
   sim::Tick slice_end(RunQueue& rq, Task& curr) override;
-  void reweight(RunQueue& rq, Task& task, int nice) override;
+  void params_changed(RunQueue& rq, Task& task, const SchedParams& old) override;
+  void set_curr(RunQueue& rq, Task& task) override;
 
  private:
   /// Orders the tree by vruntime, then tid, so that equal vruntimes pick deterministically.
@@ -99,10 +98,11 @@ class CfsClass final : public SchedClass {
   /// Moves min_vruntime up to the smallest vruntime of the runnable tasks.
   void update_min_vruntime(CfsRq& cfs);
   /// The task's slice of the period; `queued` says whether it is already in the load.
-  static sim::Tick sched_slice(const CfsRq& cfs, const Task& task, bool queued);
+  sim::Tick sched_slice(const CfsRq& cfs, const Task& task, bool queued) const;
   void resched_curr(RunQueue& rq);
 
   Scheduler& core_;
+  CfsTunables tunables_;
   std::vector<CfsRq> rqs_;
 };
 

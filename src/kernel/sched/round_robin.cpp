@@ -4,8 +4,8 @@
 
 namespace ossim::kernel {
 
-RoundRobinClass::RoundRobinClass(Scheduler& core, unsigned cpus, sim::Tick quantum)
-    : core_(core), quantum_(quantum), queues_(cpus) {}
+RoundRobinClass::RoundRobinClass(Scheduler& core, unsigned cpus, const SchedulerConfig& config)
+    : core_(core), quantum_(config.quantum), queues_(cpus) {}
 
 void RoundRobinClass::enqueue(RunQueue& rq, Task& task, EnqueueReason) {
   queues_[rq.cpu].push_back(task);
@@ -36,7 +36,9 @@ void RoundRobinClass::check_preempt(RunQueue&, Task&) {
   // Round robin never preempts for a wakeup: the woken task waits its turn.
 }
 
-unsigned RoundRobinClass::select_cpu(Task&, unsigned prev_cpu) { return core_.idle_or_least_loaded_cpu(prev_cpu); }
+unsigned RoundRobinClass::select_cpu(Task& task, unsigned prev_cpu) {
+  return core_.idle_or_least_loaded_cpu(task, prev_cpu);
+}
 
 void RoundRobinClass::yield(RunQueue&, Task& curr) {
   curr.need_resched = true;  // put_prev sends it to the tail
@@ -46,6 +48,10 @@ sim::Tick RoundRobinClass::slice_end(RunQueue&, Task& curr) {
   return sim::tick_add(curr.se.slice_start, quantum_ > curr.se.slice_runtime ? quantum_ - curr.se.slice_runtime : 0);
 }
 
-void RoundRobinClass::reweight(RunQueue&, Task& task, int nice) { task.se.nice = nice; }
+void RoundRobinClass::params_changed(RunQueue&, Task&, const SchedParams&) {}
+
+void RoundRobinClass::set_curr(RunQueue& rq, Task& task) {
+  if (task.run_list.is_linked()) queues_[rq.cpu].erase(queues_[rq.cpu].iterator_to(task));
+}
 
 }  // namespace ossim::kernel

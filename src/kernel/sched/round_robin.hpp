@@ -9,12 +9,13 @@
 // with the lowest number, else the CPU with the fewest runnable tasks (the previous CPU
 // on a tie).
 //
-// Nice values are recorded (reweight) but do not change the order or the quantum.
+// Nice values do not change the order or the quantum.
 
 #include <vector>
 
 #include <boost/intrusive/list.hpp>
 
+#include "ossim/kernel/scheduler_config.hpp"
 #include "kernel/sched/sched_class.hpp"
 #include "kernel/task/task.hpp"
 
@@ -24,7 +25,7 @@ class Scheduler;
 
 class RoundRobinClass final : public SchedClass {
  public:
-  RoundRobinClass(Scheduler& core, unsigned cpus, sim::Tick quantum);
+  RoundRobinClass(Scheduler& core, unsigned cpus, const SchedulerConfig& config);
 
   std::string_view name() const override { return "rr"; }
   void enqueue(RunQueue& rq, Task& task, EnqueueReason reason) override;
@@ -36,7 +37,8 @@ class RoundRobinClass final : public SchedClass {
   unsigned select_cpu(Task& task, unsigned prev_cpu) override;
   void yield(RunQueue& rq, Task& curr) override;
   sim::Tick slice_end(RunQueue& rq, Task& curr) override;
-  void reweight(RunQueue& rq, Task& task, int nice) override;
+  void params_changed(RunQueue& rq, Task& task, const SchedParams& old) override;
+  void set_curr(RunQueue& rq, Task& task) override;
 
  private:
   using Queue = boost::intrusive::list<

@@ -17,14 +17,23 @@
 //     run queue and may preempt the running one the same way.
 //   - slice_end() tells the core when the running task's slice ends, so that the core
 //     can preempt it at that exact time (the hrtick); kTickNever means "only at ticks".
-//   - reweight() is how a task's nice value changes once the task exists (setpriority), so
-//     that a class keeping per-queue weights can move the task's share; like
+//   - params_changed() tells the class that a task of its own got new parameters (nice,
+//     priority, tickets, declared length...; task.se.params holds the new ones, `old` the
+//     previous ones), so that it can re-sort the task or move its weight; like
 //     check_preempt() it may set rq.curr->need_resched.
+//   - A task changing class: the old class dequeues it (if queued), the new one enqueues it
+//     (EnqueueReason::kRequeue); if it is the running task the new class is then told so by
+//     set_curr() (Linux's set_next_task: take it as picked).
+//   - attach() is admission control, asked before a task joins the class or changes its
+//     parameters in it (false: the caller gets EBUSY); detach() when it leaves the class or
+//     dies. Both default to "nothing to track".
+//   - select_cpu() must return a CPU in task.se.params.cpus_allowed.
 
 #include <cstdint>
 #include <string_view>
 
 #include "ossim/sim/tick.hpp"
+#include "kernel/sched/sched_params.hpp"
 
 namespace ossim::kernel {
 
@@ -52,8 +61,18 @@ class SchedClass {
   virtual void yield(RunQueue& rq, Task& curr) = 0;
   /// The time the running task's slice ends, or kTickNever.
   virtual sim::Tick slice_end(RunQueue& rq, Task& curr) = 0;
-  /// Sets the nice value of `task`, whose run queue is `rq` (queued, running or not).
-  virtual void reweight(RunQueue& rq, Task& task, int nice) = 0;
+  /// `task` (of this class, on run queue `rq`, queued or not) has new parameters.
+  virtual void params_changed(RunQueue& rq, Task& task, const SchedParams& old) = 0;
+  /// The running task `task` has just joined this class: it is running, not in the queue.
+  virtual void set_curr(RunQueue& rq, Task& task) = 0;
+  /// Admission control for `task` joining the class or changing its parameters to `params`.
+  virtual bool attach(Task& task, const SchedParams& params) {
+    (void)task;
+    (void)params;
+    return true;
+  }
+  /// `task` leaves the class (a policy change, or its exit).
+  virtual void detach(Task& task) { (void)task; }
 };
 
 }  // namespace ossim::kernel

@@ -1,11 +1,14 @@
 #include "kernel/sched/scheduler.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <iterator>
 
 #include "ossim/cpu/cpu.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/trace_points.hpp"
+#include "ossim/sys/sched.hpp"
 
 namespace ossim::kernel {
 
@@ -18,6 +21,28 @@ Scheduler::Scheduler(KernelCore& kernel, unsigned cpus) : kernel_(kernel), rqs_(
 }
 
 Scheduler::~Scheduler() = default;
+
+void Scheduler::set_class(ClassRank rank, std::unique_ptr<SchedClass> sched_class) {
+  classes_[static_cast<std::size_t>(rank)] = std::move(sched_class);
+}
+
+SchedClass* Scheduler::class_for(int policy) const {
+  if (policy == sys::kSchedDeadline) return classes_[static_cast<std::size_t>(ClassRank::kDeadline)].get();
+  if (is_rt_policy(policy)) return classes_[static_cast<std::size_t>(ClassRank::kRealtime)].get();
+  if (is_fair_policy(policy)) return classes_[static_cast<std::size_t>(ClassRank::kFair)].get();
+  return nullptr;
+}
+
+std::size_t Scheduler::rank_of(const SchedClass* sched_class) const {
+  for (std::size_t rank = 0; rank < kClassCount; ++rank) {
+    if (classes_[rank].get() == sched_class) return rank;
+  }
+  return kClassCount;  // the idle task's (no class)
+}
+
+void Scheduler::detach(Task& task) {
+  if (task.se.sched_class != nullptr) task.se.sched_class->detach(task);
+}
 
 void Scheduler::init_idle(unsigned cpu, Task& idle, sim::Tick now) {
   RunQueue& rq = rqs_[cpu];
@@ -78,15 +103,7 @@ bool Scheduler::wake_up(Task& task, sim::Tick now, const cpu::Cpu* waker_cpu) {
   const unsigned target = task.se.on_cpu ? task.se.cpu : task.se.sched_class->select_cpu(task, task.se.cpu);
   RunQueue& rq = rqs_[target];
   enqueue(rq, task, EnqueueReason::kWakeup, now);
-  if (rq.curr == rq.idle) {
-    resched(rq, now, waker_cpu);
-  } else if (rq.curr != &task) {
-    task.se.sched_class->check_preempt(rq, task);
-    if (rq.curr->need_resched) {
-      rq.curr->need_resched = false;  // let resched() deliver the kick
-      resched(rq, now, waker_cpu);
-    }
-  }
+  check_preempt(rq, task, now, waker_cpu);
   return true;
 }
 
@@ -96,22 +113,37 @@ void Scheduler::wake_up_new(Task& task, sim::Tick now, const cpu::Cpu* waker_cpu
   RunQueue& rq = rqs_[target];
   enqueue(rq, task, EnqueueReason::kNew, now);
   trace::task_created(kernel_, task, now);
+  check_preempt(rq, task, now, waker_cpu);
+}
+
+void Scheduler::check_preempt(RunQueue& rq, Task& task, sim::Tick now, const cpu::Cpu* from) {
+  if (rq.curr == &task) return;
   if (rq.curr == rq.idle) {
-    resched(rq, now, waker_cpu);
-  } else {
+    resched(rq, now, from);
+    return;
+  }
+  const std::size_t task_rank = rank_of(task.se.sched_class);
+  const std::size_t curr_rank = rank_of(rq.curr->se.sched_class);
+  if (task_rank < curr_rank) {
+    resched(rq, now, from);
+  } else if (task_rank == curr_rank) {
+    const bool already = rq.curr->need_resched;
     task.se.sched_class->check_preempt(rq, task);
-    if (rq.curr->need_resched) {
-      rq.curr->need_resched = false;
-      resched(rq, now, waker_cpu);
+    if (!already && rq.curr->need_resched) {
+      rq.curr->need_resched = false;  // let resched() deliver the kick
+      resched(rq, now, from);
     }
   }
 }
 
 Task& Scheduler::pick_next(RunQueue& rq, sim::Tick now) {
-  Task* next = rq.nr_running > 0 ? fair_->pick_next(rq) : nullptr;
-  if (next == nullptr) return *rq.idle;
   (void)now;
-  return *next;
+  if (rq.nr_running == 0) return *rq.idle;
+  for (const std::unique_ptr<SchedClass>& sched_class : classes_) {
+    if (sched_class == nullptr) continue;
+    if (Task* next = sched_class->pick_next(rq)) return *next;
+  }
+  return *rq.idle;
 }
 
 void Scheduler::schedule(Task& prev) {
@@ -193,11 +225,16 @@ std::optional<std::uint64_t> Scheduler::switch_mm(RunQueue& rq, Task& prev, Task
 }
 
 void Scheduler::finish_switch(RunQueue& rq, Task& self) {
-  (void)self;
   Task* prev = rq.switched_from;
   if (prev == nullptr) return;
   rq.switched_from = nullptr;
   prev->se.on_cpu = false;
+  // A runnable task that may no longer run here (sched_setaffinity while it ran) moves
+  // now that it is off the CPU (Linux's migration stopper).
+  if (prev->se.on_rq && prev != rq.idle && (prev->se.params.cpus_allowed >> rq.cpu & 1) == 0) {
+    const sim::Tick now = self.ctx().cpu().now();
+    migrate(*prev, prev->se.sched_class->select_cpu(*prev, rq.cpu), now, &self.ctx().cpu());
+  }
   // A task that exited without a zombie stage (a thread, or a child of a parent that
   // ignores kSigChld) is freed now that its fiber has ended (put_task_struct).
   if (prev->state == TaskState::kDead) kernel_.release_task(*prev);
@@ -212,6 +249,7 @@ void Scheduler::switch_from_dead(Task& dead) {
   update_curr(rq, now);
   if (dead.se.on_rq) dequeue(rq, dead, DequeueReason::kExit, now);
   dead.se.sched_class->put_prev(rq, dead);
+  dead.se.sched_class->detach(dead);
   Task& next = pick_next(rq, now);
   prepare_switch(rq, dead, next, now);
   cpu.exit_to(next.ctx(), switch_mm(rq, dead, next));
@@ -247,30 +285,110 @@ void Scheduler::tick(cpu::Cpu& cpu) {
   rq.curr->se.sched_class->task_tick(rq, *rq.curr);
 }
 
-void Scheduler::set_nice(Task& task, int nice, sim::Tick now, const cpu::Cpu* from) {
+bool Scheduler::set_params(Task& task, const SchedParams& params, sim::Tick now, const cpu::Cpu* from) {
+  SchedClass* const old_class = task.se.sched_class;
+  SchedClass* const new_class = class_for(params.policy);
+  if (new_class == nullptr || !new_class->attach(task, params)) return false;
+  const SchedParams old = task.se.params;
   RunQueue& rq = rqs_[task.se.cpu];
-  const bool already = rq.curr->need_resched;
-  task.se.sched_class->reweight(rq, task, nice);
-  if (!already && rq.curr->need_resched) {
-    rq.curr->need_resched = false;  // let resched() deliver the kick
-    resched(rq, now, from);
+  const bool running = rq.curr == &task;
+  if (running) update_curr(rq, now);
+  if (new_class == old_class) {
+    const bool already = rq.curr->need_resched;
+    task.se.params = params;
+    new_class->params_changed(rq, task, old);
+    if (!already && rq.curr->need_resched) {
+      rq.curr->need_resched = false;  // let resched() deliver the kick
+      resched(rq, now, from);
+    }
+  } else {
+    const bool queued = task.se.on_rq;
+    if (queued) {
+      // Out of the old class as if it blocked (on_rq false, so put_prev keeps it out).
+      old_class->dequeue(rq, task, DequeueReason::kRequeue);
+      task.se.on_rq = false;
+      if (running) old_class->put_prev(rq, task);
+    }
+    old_class->detach(task);
+    task.se.params = params;
+    task.se.sched_class = new_class;
+    if (queued) {
+      task.se.on_rq = true;
+      new_class->enqueue(rq, task, EnqueueReason::kRequeue);
+      if (running) new_class->set_curr(rq, task);
+    }
+    if (running) {
+      // In a lower class it may no longer be the best choice here; the pick decides.
+      if (rank_of(new_class) > rank_of(old_class)) resched(rq, now, from);
+      arm_hrtick(rq, task, now);
+    } else if (queued) {
+      check_preempt(rq, task, now, from);
+    }
   }
+  // A queued task on a CPU it may no longer use moves now; a running one when it leaves
+  // the CPU (finish_switch), which a reschedule brings about.
+  if ((params.cpus_allowed >> task.se.cpu & 1) == 0) {
+    if (task.se.on_rq && !task.se.on_cpu) {
+      migrate(task, task.se.sched_class->select_cpu(task, task.se.cpu), now, from);
+    } else if (running) {
+      resched(rq, now, from);
+    }
+  }
+  return true;
 }
 
-unsigned Scheduler::idle_or_least_loaded_cpu(unsigned prev_cpu) const {
+void Scheduler::fork_params(Task& child, const Task& parent) {
+  child.se.params = parent.se.params;
+  SchedParams& params = child.se.params;
+  if (params.reset_on_fork) {
+    // sched_reset_on_fork: real-time and deadline children are SCHED_OTHER, and a
+    // negative nice goes back to 0; the child does not keep the flag.
+    if (!is_fair_policy(params.policy)) {
+      params.policy = sys::kSchedOther;
+      params.rt_priority = 0;
+      params.dl_runtime = params.dl_deadline = params.dl_period = 0;
+    }
+    if (params.nice < 0) params.nice = 0;
+    params.reset_on_fork = false;
+  }
+  child.se.sched_class = class_for(params.policy);
+  // The class's own state too when the child stays in the parent's class (sched_fork
+  // copies the parent's entity): CFS starts the child from its parent's vruntime.
+  if (child.se.sched_class == parent.se.sched_class) {
+    std::copy(std::begin(parent.se.policy_data), std::end(parent.se.policy_data), std::begin(child.se.policy_data));
+  }
+  child.se.cpu = parent.se.cpu;
+}
+
+void Scheduler::migrate(Task& task, unsigned dest, sim::Tick now, const cpu::Cpu* from) {
+  assert(task.se.on_rq && !task.se.on_cpu);
+  if (dest == task.se.cpu) return;
+  dequeue(rqs_[task.se.cpu], task, DequeueReason::kMigrate, now);
+  RunQueue& rq = rqs_[dest];
+  enqueue(rq, task, EnqueueReason::kMigrate, now);
+  ++task.acct.migrations;
+  check_preempt(rq, task, now, from);
+}
+
+unsigned Scheduler::idle_or_least_loaded_cpu(const Task& task, unsigned prev_cpu) const {
   const unsigned cpus = cpu_count();
-  if (prev_cpu >= cpus) prev_cpu = 0;
+  const sys::cpu_mask_t allowed = task.se.params.cpus_allowed;
+  const auto may_run = [&](unsigned cpu) { return (allowed >> cpu & 1) != 0; };
+  if (prev_cpu >= cpus || !may_run(prev_cpu)) {
+    prev_cpu = 0;
+    while (prev_cpu + 1 < cpus && !may_run(prev_cpu)) ++prev_cpu;
+  }
   const auto idle = [&](unsigned cpu) {
     const RunQueue& rq = rqs_[cpu];
     return rq.curr == rq.idle && rq.nr_running == 0;
   };
   if (idle(prev_cpu)) return prev_cpu;
   for (unsigned cpu = 0; cpu < cpus; ++cpu) {
-    if (idle(cpu)) return cpu;
+    if (may_run(cpu) && idle(cpu)) return cpu;
   }
   unsigned best = prev_cpu;
   for (unsigned cpu = 0; cpu < cpus; ++cpu) {
-    if (rqs_[cpu].nr_running < rqs_[best].nr_running) best = cpu;
+    if (may_run(cpu) && rqs_[cpu].nr_running < rqs_[best].nr_running) best = cpu;
   }
   return best;
 }

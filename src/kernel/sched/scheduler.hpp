@@ -14,6 +14,8 @@
 // The kernel is not preemptible (CONFIG_PREEMPT_NONE): need_resched is acted on when a
 // task returns to user mode, blocks, yields or exits.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,9 +58,14 @@ class Scheduler {
   static constexpr std::uint8_t kTimerVector = 0xEC;
   static constexpr std::uint8_t kRescheduleVector = 0xFD;
 
+  /// The classes, highest first (Linux's stack; the idle class is the run queues' idle
+  /// tasks). Every task's class is one of them.
+  enum class ClassRank : std::uint8_t { kDeadline, kRealtime, kFair };
+  static constexpr std::size_t kClassCount = 3;
+
   Scheduler(KernelCore& kernel, unsigned cpus);
-  /// The policy of the fair slot (every task's class until the scheduling issue's stack).
-  void set_fair_class(std::unique_ptr<SchedClass> fair_class) { fair_ = std::move(fair_class); }
+  /// Installs the class of a rank (at construction of the kernel, before any task).
+  void set_class(ClassRank rank, std::unique_ptr<SchedClass> sched_class);
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
   ~Scheduler();
@@ -66,7 +73,11 @@ class Scheduler {
   unsigned cpu_count() const { return static_cast<unsigned>(rqs_.size()); }
   RunQueue& rq(unsigned cpu) { return rqs_[cpu]; }
   const RunQueue& rq(unsigned cpu) const { return rqs_[cpu]; }
-  SchedClass& fair_class() { return *fair_; }
+  SchedClass& fair_class() { return *classes_[static_cast<std::size_t>(ClassRank::kFair)]; }
+  /// The class that schedules tasks of `policy` (sys::kSched*); nullptr if there is none.
+  SchedClass* class_for(int policy) const;
+  /// Position of a class in the stack: lower is higher priority.
+  std::size_t rank_of(const SchedClass* sched_class) const;
 
   /// Makes `idle` the idle task of `cpu` and its current task (boot).
   void init_idle(unsigned cpu, Task& idle, sim::Tick now);
@@ -94,13 +105,22 @@ class Scheduler {
   void yield(Task& curr);
   /// The hrtick: preempts the slice's task when its slice ends.
   void arm_hrtick(RunQueue& rq, Task& next, sim::Tick now);
-  /// set_user_nice: gives `task` the nice value `nice` through its class (which moves a
-  /// queued task's weight) and reschedules its CPU if the class asks to.
-  void set_nice(Task& task, int nice, sim::Tick now, const cpu::Cpu* from);
-  /// The CPU selection the classes share for a waking or new task: `prev_cpu` if idle,
-  /// else the idle CPU with the lowest number, else the CPU with the fewest runnable tasks
-  /// (`prev_cpu` on a tie).
-  unsigned idle_or_least_loaded_cpu(unsigned prev_cpu) const;
+  /// __sched_setscheduler: gives `task` new scheduling parameters, moving it to another
+  /// class if its policy says so, and another CPU if its CPU is no longer allowed.
+  /// Returns false, changing nothing, if the new class refuses it (admission control).
+  /// The caller has validated the parameters.
+  bool set_params(Task& task, const SchedParams& params, sim::Tick now, const cpu::Cpu* from);
+  /// A new task's class from its (inherited) parameters: sched_fork.
+  void fork_params(Task& child, const Task& parent);
+  /// The CPU selection the classes share for a waking or new task, among the CPUs it may
+  /// run on: `prev_cpu` if idle, else the idle CPU with the lowest number, else the CPU
+  /// with the fewest runnable tasks (`prev_cpu` on a tie).
+  unsigned idle_or_least_loaded_cpu(const Task& task, unsigned prev_cpu) const;
+  /// Moves a runnable task that is not on a CPU to `dest`'s run queue (and preempts
+  /// there if it should). Counts a migration.
+  void migrate(Task& task, unsigned dest, sim::Tick now, const cpu::Cpu* from);
+  /// The task's class leaves it for good (exit).
+  void detach(Task& task);
 
   /// An address space is going away: no CPU may skip loading CR3 on the strength of
   /// having it loaded (a new one could reuse its address).
@@ -128,9 +148,12 @@ class Scheduler {
   void enqueue(RunQueue& rq, Task& task, EnqueueReason reason, sim::Tick now);
   void dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tick now);
   void on_hrtick(RunQueue& rq);
+  /// After a wakeup, creation or migration onto `rq`: preempt its current task if `task`
+  /// should run first (a higher class, or the class's own check).
+  void check_preempt(RunQueue& rq, Task& task, sim::Tick now, const cpu::Cpu* from);
 
   KernelCore& kernel_;
-  std::unique_ptr<SchedClass> fair_;
+  std::array<std::unique_ptr<SchedClass>, kClassCount> classes_;
   std::vector<RunQueue> rqs_;
 };
 

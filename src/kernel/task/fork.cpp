@@ -65,14 +65,7 @@ Result<pid_t> do_clone(SyscallCall& call, std::uint64_t flags, user::Entry entry
   child->pgid = parent.pgid;
   child->sid = parent.sid;
   child->blocked_signals = parent.blocked_signals;
-  child->se.sched_class = parent.se.sched_class;
-  child->se.policy = parent.se.policy;
-  child->se.priority = parent.se.priority;
-  child->se.nice = parent.se.nice;
-  // The class's own state too (sched_fork copies the parent's entity): CFS starts the
-  // child from its parent's vruntime.
-  std::copy(std::begin(parent.se.policy_data), std::end(parent.se.policy_data), std::begin(child->se.policy_data));
-  child->se.cpu = parent.se.cpu;
+  kernel.scheduler().fork_params(*child, parent);
   child->acct.arrival = now;
   child->entry = std::move(entry);
   child->thread_entry = thread;

@@ -23,6 +23,7 @@
 #include "ossim/sim/event.hpp"
 #include "ossim/sim/tick.hpp"
 #include "ossim/user/process.hpp"
+#include "kernel/sched/sched_params.hpp"
 #include "kernel/task/wait_queue.hpp"
 
 namespace ossim::kernel {
@@ -43,9 +44,7 @@ using ChildHook = boost::intrusive::list_member_hook<boost::intrusive::link_mode
 struct SchedEntity {
   SchedClass* sched_class = nullptr;
   std::uint64_t policy_data[4] = {};              // policy-private state
-  int policy = 0;        // SCHED_OTHER, SCHED_FIFO, SCHED_RR...
-  int priority = 0;      // rt priority 1-99 for real-time classes
-  int nice = 0;
+  SchedParams params;    // policy, priorities, tickets... (sched_setattr)
   sim::Tick slice_start = 0;       // when the current slice began (exec_start)
   sim::Tick slice_runtime = 0;     // runtime within the current slice
   sim::Tick total_runtime = 0;     // sum_exec_runtime

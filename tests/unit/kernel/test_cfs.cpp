@@ -23,7 +23,7 @@ constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t
 
 kernel::KernelConfig cfs_config() {
   kernel::KernelConfig config = KernelFixture::ideal_config();
-  config.scheduler = "cfs";
+  config.scheduler.policy = "cfs";
   return config;
 }
 
@@ -70,8 +70,9 @@ TEST_CASE("the cfs scheduler is chosen by name, and an unknown name lists it", "
   KernelFixture f(1, cfs_config());
   CHECK(f.core().scheduler().fair_class().name() == "cfs");
   kernel::KernelConfig bad = cfs_config();
-  bad.scheduler = "bfs";
-  CHECK_THROWS_WITH(KernelFixture(1, bad), Catch::Contains("known: rr, cfs"));
+  bad.scheduler.policy = "bfs";
+  CHECK_THROWS_WITH(KernelFixture(1, bad), Catch::Contains("unknown scheduling policy \"bfs\" (known: ") &&
+                                               Catch::Contains("cfs"));
 }
 
 TEST_CASE("the nice-to-weight table is Linux's", "[kernel][sched][cfs]") {
@@ -95,7 +96,7 @@ TEST_CASE("under cfs two nice-0 hogs started together split one CPU 50/50", "[ke
 
 TEST_CASE("under cfs with default costs two nice-0 hogs still split one CPU evenly", "[kernel][sched][cfs]") {
   kernel::KernelConfig config;
-  config.scheduler = "cfs";
+  config.scheduler.policy = "cfs";
   const std::vector<std::uint64_t> units = share({0, 0}, sim::kSecond, config);
   const double total = static_cast<double>(units[0] + units[1]);
   CHECK(total < 10'000);  // switches and interrupts cost CPU time now
@@ -123,7 +124,7 @@ TEST_CASE("under cfs a sleeper that wakes while a hog runs is on the CPU within 
           "[kernel][sched][cfs]") {
   for (const char* scheduler : {"cfs", "rr"}) {
     kernel::KernelConfig config = cfs_config();
-    config.scheduler = scheduler;
+    config.scheduler.policy = scheduler;
     KernelFixture f(1, config);
     Hogs hogs;
     hogs.units.assign(1, 0);
@@ -209,7 +210,7 @@ TEST_CASE("under cfs a yielding task lets the other runnable task go first", "[k
 TEST_CASE("getpriority and setpriority read and set nice values as Linux does", "[kernel][sched][nice]") {
   for (const char* scheduler : {"cfs", "rr"}) {
     kernel::KernelConfig config = cfs_config();
-    config.scheduler = scheduler;
+    config.scheduler.policy = scheduler;
     KernelFixture f(1, config);
     f.run([&](user::Process& init) {
       CHECK(init.getpriority(sys::kPrioProcess, 0) == 0);

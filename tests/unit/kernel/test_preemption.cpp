@@ -20,7 +20,7 @@ constexpr int kHogMs = 100;
 
 kernel::KernelConfig config_with_quantum(sim::Tick quantum) {
   kernel::KernelConfig config = KernelFixture::ideal_config();
-  config.rr_quantum = quantum;
+  config.scheduler.quantum = quantum;
   return config;
 }
 

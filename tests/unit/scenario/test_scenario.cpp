@@ -48,8 +48,8 @@ TEST_CASE("a document with only schema_version loads with every default", "[scen
   CHECK(s.machine.cpu.sync_quantum == sim::kMicrosecond);
   CHECK(s.machine.cpu.mmu.stlb.has_value());
   CHECK(s.kernel.hz == 1000);
-  CHECK(s.kernel.scheduler == "rr");
-  CHECK(s.kernel.rr_quantum == 10 * sim::kMillisecond);
+  CHECK(s.kernel.scheduler.policy == "rr");
+  CHECK(s.kernel.scheduler.quantum == 10 * sim::kMillisecond);
   CHECK(s.kernel.pcid);
   CHECK(s.kernel.costs.context_switch == kernel::CostModel{}.context_switch);
   CHECK(s.workloads.empty());
@@ -123,10 +123,14 @@ TEST_CASE("machine values and TLB geometry are read, and the second-level TLB ca
 
 TEST_CASE("bad kernel values name their key path", "[scenario][kernel]") {
   CHECK(error_with("kernel.hz=0") == "kernel.hz: expected an integer from 1 to 100000, got 0");
-  CHECK(error_with("kernel.scheduler=bfs") == "kernel.scheduler: expected one of \"rr\", \"cfs\", got \"bfs\"");
-  CHECK(error_with("kernel.rr_quantum=10 parsecs") ==
-        "kernel.rr_quantum: bad duration \"10 parsecs\" (use ps, ns, us, ms or s)");
-  CHECK(error_with("kernel.rr_quantum=0ms") == "kernel.rr_quantum: must be positive");
+  CHECK(error_with("kernel.scheduler=bfs").starts_with("kernel.scheduler: expected one of \"rr\""));
+  CHECK(error_with("kernel.scheduler=bfs").ends_with("got \"bfs\""));
+  CHECK(error_with("kernel.scheduler.policy=bfs").starts_with("kernel.scheduler.policy: expected one of"));
+  CHECK(error_with("kernel.scheduler.quantum_ms=10 parsecs") ==
+        "kernel.scheduler.quantum_ms: bad duration \"10 parsecs\" (use ps, ns, us, ms or s)");
+  CHECK(error_with("kernel.scheduler.quantum_ms=0") == "kernel.scheduler.quantum_ms: must be positive");
+  CHECK(error_with("kernel.scheduler.fair=rt_fifo").starts_with("kernel.scheduler.fair: expected one of"));
+  CHECK(error_with("kernel.scheduler.quanta=1").starts_with("unknown key 'kernel.scheduler.quanta'"));
   CHECK(error_with("kernel.pcid=yes") == "kernel.pcid: expected true or false, got \"yes\"");
   CHECK(error_with("kernel.costs=cheap") ==
         "kernel.costs: expected \"default\", \"ideal\" or an object of durations, got \"cheap\"");
@@ -134,9 +138,29 @@ TEST_CASE("bad kernel values name their key path", "[scenario][kernel]") {
   CHECK(error_with("kernel.costs.fork=soon").starts_with("kernel.costs.fork: bad duration \"soon\""));
 }
 
-TEST_CASE("kernel.scheduler chooses round robin or CFS", "[scenario][kernel]") {
-  CHECK(load(kMinimal, {"kernel.scheduler=rr"}).kernel.scheduler == "rr");
-  CHECK(load(kMinimal, {"kernel.scheduler=cfs"}).kernel.scheduler == "cfs");
+TEST_CASE("kernel.scheduler chooses the policy by name or in an object", "[scenario][kernel]") {
+  CHECK(load(kMinimal, {"kernel.scheduler=rr"}).kernel.scheduler.policy == "rr");
+  CHECK(load(kMinimal, {"kernel.scheduler=cfs"}).kernel.scheduler.policy == "cfs");
+  const Scenario s = load(kMinimal, {"kernel.scheduler.policy=rr", "kernel.scheduler.quantum_ms=2.5"});
+  CHECK(s.kernel.scheduler.policy == "rr");
+  CHECK(s.kernel.scheduler.quantum == 2500 * sim::kMicrosecond);
+}
+
+TEST_CASE("MLFQ's per-level lists have one value per level", "[scenario][kernel]") {
+  const Scenario s = load(kMinimal, {"kernel.scheduler.levels=3", "kernel.scheduler.quantum_ms=[1, 2, 4]",
+                                     "kernel.scheduler.allotment_ms=[2, 4, 8]", "kernel.scheduler.boost_ms=50"});
+  CHECK(s.kernel.scheduler.mlfq.levels == 3);
+  CHECK(s.kernel.scheduler.mlfq.quantum ==
+        std::vector<sim::Tick>{1 * sim::kMillisecond, 2 * sim::kMillisecond, 4 * sim::kMillisecond});
+  CHECK(s.kernel.scheduler.mlfq.allotment ==
+        std::vector<sim::Tick>{2 * sim::kMillisecond, 4 * sim::kMillisecond, 8 * sim::kMillisecond});
+  CHECK(s.kernel.scheduler.mlfq.boost == 50 * sim::kMillisecond);
+  // A single value is every level's.
+  const Scenario one = load(kMinimal, {"kernel.scheduler.levels=2", "kernel.scheduler.quantum_ms=3"});
+  CHECK(one.kernel.scheduler.mlfq.quantum == std::vector<sim::Tick>{3 * sim::kMillisecond, 3 * sim::kMillisecond});
+  CHECK(error_with("kernel.scheduler.quantum_ms=[1, 2]") ==
+        "kernel.scheduler.quantum_ms: expected 3 values (one per level, highest priority first), got 2");
+  CHECK(error_with("kernel.scheduler.allotment_ms=[1, \"x\", 3]").starts_with("kernel.scheduler.allotment_ms[1]: bad duration"));
 }
 
 TEST_CASE("kernel costs: default, ideal, or an object whose missing fields keep the defaults", "[scenario][kernel]") {
