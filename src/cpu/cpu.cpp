@@ -307,6 +307,22 @@ void Cpu::compute(std::uint64_t cycles) {
   }
 }
 
+void Cpu::compute_for(sim::Tick duration) {
+  Cpu* cpu = &at_boundary();
+  while (duration > 0) {
+    const sim::Tick limit = cpu->sync_limit();
+    // As in compute(): an event due at exactly this clock comes after the CPU, so run a
+    // picosecond past it and sync then.
+    sim::Tick chunk = duration;
+    if (limit != sim::kTickNever) chunk = std::min(duration, limit <= cpu->clock_ ? 1 : limit - cpu->clock_);
+    cpu->clock_ += chunk;
+    cpu->stats_.busy_cycles += static_cast<std::uint64_t>(static_cast<unsigned __int128>(chunk) * cpu->frequency_hz_ /
+                                                          sim::kSecond);
+    duration -= chunk;
+    if (duration > 0) cpu = &cpu->at_boundary();
+  }
+}
+
 std::uint64_t Cpu::divide(std::uint64_t dividend, std::uint64_t divisor) {
   Cpu* cpu = &at_boundary();
   for (std::uint32_t faults = 0; divisor == 0; ++faults) {

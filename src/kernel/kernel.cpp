@@ -11,6 +11,7 @@ Kernel::~Kernel() = default;
 
 void Kernel::register_program(Program program) { core_->register_program(std::move(program)); }
 void Kernel::boot(user::Entry init_main) { core_->boot(std::move(init_main)); }
+void Kernel::spawn(SpawnRequest request) { core_->spawn(std::move(request)); }
 bool Kernel::halted() const { return core_->halted(); }
 int Kernel::init_status() const { return core_->init_status(); }
 sim::Tick Kernel::power_off_time() const { return core_->power_off_time(); }

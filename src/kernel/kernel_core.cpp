@@ -115,11 +115,18 @@ void KernelCore::boot(user::Entry init_main) {
   // init starts by executing /sbin/init (what the kernel's kernel_init does).
   init->entry = [](user::Process& self) { return self.execve("/sbin/init", {"init"}); };
   // Until that execve, init runs on a bare address space with just a stack.
-  init->mm = AddressSpace::create(*this).value();
-  (void)init->mm->insert_vma(Vma{.start = layout::kStackTop - config_.stack_bytes, .end = layout::kStackTop,
-                                 .prot = sys::kProtRead | sys::kProtWrite, .kind = VmaKind::kStack});
+  init->mm = bare_address_space();
   init->user_stack_top = layout::kStackTop;
   scheduler_->wake_up_new(*init, now, nullptr);
+  for (SpawnRequest& request : early_spawns_) spawn(std::move(request));
+  early_spawns_.clear();
+}
+
+std::shared_ptr<AddressSpace> KernelCore::bare_address_space() {
+  std::shared_ptr<AddressSpace> mm = AddressSpace::create(*this).value();
+  (void)mm->insert_vma(Vma{.start = layout::kStackTop - config_.stack_bytes, .end = layout::kStackTop,
+                           .prot = sys::kProtRead | sys::kProtWrite, .kind = VmaKind::kStack});
+  return mm;
 }
 
 void KernelCore::power_off() {
@@ -191,6 +198,7 @@ TaskInfo KernelCore::info(const Task& task) const {
   info.pgid = task.pgid;
   info.sid = task.sid;
   info.name = task.name;
+  info.label = task.label;
   info.state = task.state;
   info.exit_status = task.exit_status;
   info.exited = task.state == TaskState::kZombie || task.state == TaskState::kDead;

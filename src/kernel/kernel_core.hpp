@@ -97,6 +97,11 @@ class KernelCore final : public user::CodeRegistry {
   /// A new task with a fresh pid and a suspended fiber that will run task_main; nullptr
   /// when no pid is free. The caller fills its resources and wakes it.
   Task* create_task(std::string name);
+  /// Kernel::spawn: creates the process now (before boot: at boot) and starts it at its
+  /// arrival time.
+  void spawn(SpawnRequest request);
+  /// A new user address space holding only a stack VMA (what runs before an execve).
+  std::shared_ptr<AddressSpace> bare_address_space();
   /// Forgets a reaped task (zombie → dead), keeping its final TaskInfo.
   void release_task(Task& task);
 
@@ -196,6 +201,8 @@ class KernelCore final : public user::CodeRegistry {
   bool tearing_down_ = false;
   int init_status_ = 0;
   sim::Tick power_off_time_ = sim::kTickNever;
+  std::vector<SpawnRequest> early_spawns_;                   // spawned before boot
+  std::vector<std::unique_ptr<sim::CallbackEvent>> arrivals_; // one per spawned process
   std::vector<std::uint16_t> free_pcids_;
   std::uint16_t next_pcid_ = 1;
 };

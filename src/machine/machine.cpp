@@ -48,4 +48,15 @@ Machine::~Machine() {
   for (unsigned i = 0; i < cpus_.size(); ++i) interrupts_.local_apic(i).disconnect();
 }
 
+MachineConfig with_ideal_timing(MachineConfig config) {
+  cpu::CpuConfig& cpu = config.cpu;
+  cpu.memory_access_cycles = 0;
+  cpu.exception_entry_cycles = 0;
+  cpu.interrupt_entry_cycles = 0;
+  cpu.syscall_entry_cycles = 0;
+  cpu.mmu.walk_latency_per_level = 0;
+  cpu.mmu.stlb_hit_latency = 0;
+  return config;
+}
+
 }  // namespace ossim

@@ -155,6 +155,78 @@ int Process::nanosleep(sim::Tick duration) {
   return static_cast<int>(syscall(sys::nr::nanosleep, scratch.base(), 0));
 }
 
+int Process::sleep_until(sim::Tick when) {
+  const sys::timespec request{static_cast<std::int64_t>(when / sim::kSecond),
+                              static_cast<std::int64_t>((when % sim::kSecond) / sim::kNanosecond)};
+  Scratch scratch(*this, sizeof(request));
+  store(scratch.base(), request);
+  return static_cast<int>(
+      syscall(sys::nr::clock_nanosleep, sys::kClockMonotonic, sys::kTimerAbstime, scratch.base(), 0));
+}
+
+int Process::sched_setscheduler(sys::pid_t pid, int policy, int priority) {
+  Scratch scratch(*this, sizeof(sys::sched_param));
+  store(scratch.base(), sys::sched_param{priority});
+  return static_cast<int>(syscall(sys::nr::sched_setscheduler, static_cast<std::uint64_t>(pid),
+                                  static_cast<std::uint64_t>(policy), scratch.base()));
+}
+
+int Process::sched_setparam(sys::pid_t pid, int priority) {
+  Scratch scratch(*this, sizeof(sys::sched_param));
+  store(scratch.base(), sys::sched_param{priority});
+  return static_cast<int>(syscall(sys::nr::sched_setparam, static_cast<std::uint64_t>(pid), scratch.base()));
+}
+
+int Process::sched_getparam(sys::pid_t pid) {
+  Scratch scratch(*this, sizeof(sys::sched_param));
+  const auto result = syscall(sys::nr::sched_getparam, static_cast<std::uint64_t>(pid), scratch.base());
+  return result < 0 ? static_cast<int>(result) : load<sys::sched_param>(scratch.base()).sched_priority;
+}
+
+int Process::sched_setattr(sys::pid_t pid, const sys::sched_attr& attr) {
+  Scratch scratch(*this, sizeof(sys::sched_attr));
+  sys::sched_attr copy = attr;
+  if (copy.size == 0) copy.size = sys::kSchedAttrSize;
+  store(scratch.base(), copy);
+  return static_cast<int>(syscall(sys::nr::sched_setattr, static_cast<std::uint64_t>(pid), scratch.base(), 0));
+}
+
+int Process::sched_getattr(sys::pid_t pid, sys::sched_attr& out) {
+  Scratch scratch(*this, sizeof(sys::sched_attr));
+  const auto result = syscall(sys::nr::sched_getattr, static_cast<std::uint64_t>(pid), scratch.base(),
+                              sys::kSchedAttrSize, 0);
+  if (result == 0) out = load<sys::sched_attr>(scratch.base());
+  return static_cast<int>(result);
+}
+
+int Process::sched_setaffinity(sys::pid_t pid, sys::cpu_mask_t mask) {
+  Scratch scratch(*this, sizeof(mask));
+  store(scratch.base(), mask);
+  return static_cast<int>(
+      syscall(sys::nr::sched_setaffinity, static_cast<std::uint64_t>(pid), sizeof(mask), scratch.base()));
+}
+
+std::int64_t Process::sched_getaffinity(sys::pid_t pid) {
+  Scratch scratch(*this, sizeof(sys::cpu_mask_t));
+  const auto result =
+      syscall(sys::nr::sched_getaffinity, static_cast<std::uint64_t>(pid), sizeof(sys::cpu_mask_t), scratch.base());
+  if (result < 0) return result;
+  return static_cast<std::int64_t>(load<sys::cpu_mask_t>(scratch.base()));
+}
+
+int Process::set_name(std::string_view name) {
+  Scratch scratch(*this, name.size() + 1);
+  write_memory(scratch.base(), name.data(), name.size());
+  store<char>(scratch.base() + name.size(), '\0');
+  return static_cast<int>(syscall(sys::nr::prctl, sys::kPrSetName, scratch.base()));
+}
+
+std::string Process::get_name() {
+  Scratch scratch(*this, sys::kTaskCommLen);
+  if (syscall(sys::nr::prctl, sys::kPrGetName, scratch.base()) < 0) return {};
+  return read_string(scratch.base(), sys::kTaskCommLen);
+}
+
 int Process::clock_gettime(int clock, sys::timespec& out) {
   Scratch scratch(*this, sizeof(sys::timespec));
   const auto result = syscall(sys::nr::clock_gettime, static_cast<std::uint64_t>(clock), scratch.base());

@@ -121,6 +121,11 @@ class Cpu final : public dev::InterruptTarget {
   // ---- Operations: called on the current context's fiber --------------------------------
   /// Executes `cycles` cycles of computation, interrupted at pending interrupts.
   void compute(std::uint64_t cycles);
+  /// Executes computation for `duration` of the context's own time: time taken by
+  /// interrupts, or by other contexts while this one is switched out, does not count.
+  /// For workloads whose lengths are given in time (a job of 5 ms), exact to the
+  /// picosecond whatever the frequency.
+  void compute_for(sim::Tick duration);
 
   template <typename T>
   T load(mmu::VirtAddr address) {

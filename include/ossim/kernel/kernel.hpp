@@ -31,6 +31,7 @@
 #include "ossim/kernel/task_info.hpp"
 #include "ossim/machine/machine.hpp"
 #include "ossim/sim/tick.hpp"
+#include "ossim/sys/sched.hpp"
 #include "ossim/user/process.hpp"
 
 namespace ossim::sim {
@@ -51,6 +52,7 @@ struct CostModel {
   sim::Tick exec = 60 * sim::kMicrosecond;             // execve, beyond mapping the image
 
   static CostModel ideal() { return {0, 0, 0, 0, 0, 0}; }
+  bool operator==(const CostModel&) const = default;
 };
 
 struct KernelConfig {
@@ -77,6 +79,22 @@ struct Program {
   std::uint64_t text_bytes = 16 * 1024;
   std::uint64_t data_bytes = 4 * 1024;
   std::uint64_t bss_bytes = 4 * 1024;
+};
+
+/// A process the kernel starts by itself at a simulated time: a child of init that
+/// executes `path`, with its scheduling attributes in place before it first becomes
+/// runnable. This is how workload generators give tasks exact arrival times: no launcher
+/// competes for a CPU, and no policy sees the task before its parameters (the declared
+/// length SJF sorts by, the real-time priority, the affinity) are set.
+struct SpawnRequest {
+  std::string path;                      // the executable, e.g. "/bin/job"
+  std::vector<std::string> argv;         // argv[0] included
+  std::vector<std::string> envp;
+  sim::Tick at = 0;                      // arrival: simulated time since boot
+  /// The scheduling attributes (as sched_setattr takes them); none: SCHED_OTHER, nice 0.
+  std::optional<sys::sched_attr> attr;
+  sys::cpu_mask_t affinity = ~sys::cpu_mask_t{0};  // CPUs it may run on
+  std::string label;                     // reported as TaskInfo::label (a workload's name)
 };
 
 /// Kernel-wide counters.
@@ -108,6 +126,14 @@ class Kernel {
   void register_program(Program program);
   /// Starts the kernel; `init_main` runs as pid 1. Call once, before running the engine.
   void boot(user::Entry init_main);
+  /// Arranges for `request`'s process to start at `request.at` (at boot if that is
+  /// earlier). Host side only: before boot or between engine steps, not from a task.
+  /// Init waits for the process like for any child, so the machine stays on until it is
+  /// reaped. Throws std::invalid_argument for bad attributes (EINVAL cases of
+  /// sched_setattr) or an empty affinity, std::logic_error once the machine is off. If
+  /// admission control refuses a SCHED_DEADLINE request at arrival, the process runs as
+  /// SCHED_OTHER and a line on the console says so.
+  void spawn(SpawnRequest request);
 
   /// True once init has exited and the machine is powered off.
   bool halted() const;

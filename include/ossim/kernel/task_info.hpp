@@ -49,6 +49,7 @@ struct TaskInfo {
   int pgid = 0;
   int sid = 0;
   std::string name;
+  std::string label;    // the SpawnRequest's label (a scenario workload's name), or empty
   TaskState state = TaskState::kRunning;
   int exit_status = 0;  // wait status encoding, valid once the task has exited
   bool exited = false;

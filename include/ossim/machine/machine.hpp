@@ -42,6 +42,12 @@ struct MachineConfig {
   unsigned first_disk_irq = 14;
 };
 
+/// `config` with every hardware latency beyond computation at zero: memory accesses,
+/// page-walk reads, second-level TLB hits, and exception, interrupt and syscall entry.
+/// With the kernel's ideal costs, a task's time is then exactly its computation, as in the
+/// textbooks' models.
+MachineConfig with_ideal_timing(MachineConfig config);
+
 class Machine {
  public:
   /// Throws std::invalid_argument for a configuration that cannot be built (no CPUs, no

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ossim/sys/flags.hpp"
+#include "ossim/sys/sched.hpp"
 #include "ossim/sys/syscall_list.hpp"
 #include "ossim/sys/types.hpp"
 #include "ossim/cpu/context.hpp"
@@ -138,8 +139,36 @@ class Process {
     if (const int error = setpriority(sys::kPrioProcess, 0, target); error < 0) return error;
     return getpriority(sys::kPrioProcess, 0);
   }
+  // Scheduling policy, parameters and affinity (host structs copied through the
+  // simulated stack); each returns 0 (or the value) or -errno.
+  int sched_setscheduler(sys::pid_t pid, int policy, int priority);
+  int sched_getscheduler(sys::pid_t pid) { return static_cast<int>(syscall(sys::nr::sched_getscheduler, pid)); }
+  int sched_setparam(sys::pid_t pid, int priority);
+  /// sched_getparam: the real-time priority (0 for other policies), or -errno.
+  int sched_getparam(sys::pid_t pid);
+  int sched_setattr(sys::pid_t pid, const sys::sched_attr& attr);
+  int sched_getattr(sys::pid_t pid, sys::sched_attr& out);
+  int sched_get_priority_max(int policy) {
+    return static_cast<int>(syscall(sys::nr::sched_get_priority_max, static_cast<std::uint64_t>(policy)));
+  }
+  int sched_get_priority_min(int policy) {
+    return static_cast<int>(syscall(sys::nr::sched_get_priority_min, static_cast<std::uint64_t>(policy)));
+  }
+  int sched_setaffinity(sys::pid_t pid, sys::cpu_mask_t mask);
+  /// sched_getaffinity: the mask, or -errno (as a negative value).
+  std::int64_t sched_getaffinity(sys::pid_t pid);
+  /// prctl(PR_SET_NAME): the task's name (comm), cut to 15 characters.
+  int set_name(std::string_view name);
+  /// prctl(PR_GET_NAME).
+  std::string get_name();
   /// nanosleep for `duration`; returns 0, or -EINTR.
   int nanosleep(sim::Tick duration);
+  /// clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) until `when` (simulated time since
+  /// boot); returns 0, or -EINTR.
+  int sleep_until(sim::Tick when);
+  /// Computes for `duration` of this task's CPU time (not wall time: time spent in
+  /// interrupts or preempted does not count); the timer may preempt in the middle.
+  void compute_for(sim::Tick duration) { context_->cpu().compute_for(duration); }
   /// clock_gettime into a host timespec; returns 0 or -errno.
   int clock_gettime(int clock, sys::timespec& out);
 

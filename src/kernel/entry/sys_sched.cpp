@@ -58,20 +58,6 @@ Result<Task*> sched_target(SyscallCall& call, std::uint64_t pid_argument) {
   return task;
 }
 
-bool valid_policy(int policy) {
-  return is_fair_policy(policy) || is_rt_policy(policy) || policy == sys::kSchedDeadline;
-}
-
-/// Linux's valid_policy + the priority range check of __sched_setscheduler.
-Status check_priority(int policy, int priority) {
-  if (is_rt_policy(policy)) {
-    if (priority < sys::kRtPriorityMin || priority > sys::kRtPriorityMax) return Errno::kEINVAL;
-  } else if (priority != 0) {
-    return Errno::kEINVAL;
-  }
-  return {};
-}
-
 /// Applies `params` to `task`: EBUSY when admission control refuses it.
 SyscallResult apply_params(SyscallCall& call, Task& task, const SchedParams& params) {
   if (!call.kernel.scheduler().set_params(task, params, call.cpu().now(), &call.cpu())) return Errno::kEBUSY;
@@ -95,15 +81,6 @@ SyscallResult set_scheduler(SyscallCall& call, int policy, bool keep_policy) {
   OSSIM_TRY(check_priority(params.policy, param.sched_priority));
   params.rt_priority = param.sched_priority;
   return apply_params(call, *task, params);
-}
-
-/// SCHED_DEADLINE's parameter rules (Linux's __checkparam_dl): 0 < runtime <= deadline <=
-/// period (a period of 0 means the deadline), runtime at least 1024 ns, deadline below 2^63.
-bool valid_deadline_params(const sys::sched_attr& attr) {
-  const std::uint64_t period = attr.sched_period == 0 ? attr.sched_deadline : attr.sched_period;
-  if (attr.sched_deadline == 0 || attr.sched_runtime < 1024) return false;
-  if ((attr.sched_deadline >> 63) != 0 || (period >> 63) != 0) return false;
-  return attr.sched_runtime <= attr.sched_deadline && attr.sched_deadline <= period;
 }
 
 /// Reads a user sched_attr of the size it declares (Linux's sched_copy_attr): a size of 0
@@ -207,31 +184,7 @@ SyscallResult sys_sched_setattr(SyscallCall& call) {
   attr.sched_expected_runtime = now.expected_runtime == sim::kTickNever ? 0 : now.expected_runtime / sim::kNanosecond;
   OSSIM_TRY(copy_sched_attr(call.task, call.args[1], attr));
 
-  constexpr std::uint64_t kKnownFlags = sys::kSchedFlagResetOnFork | sys::kSchedFlagReclaim |
-                                        sys::kSchedFlagDlOverrun | sys::kSchedFlagKeepPolicy |
-                                        sys::kSchedFlagKeepParams;
-  if ((attr.sched_flags & ~kKnownFlags) != 0) return Errno::kEINVAL;
-  SchedParams params = now;
-  const int policy = (attr.sched_flags & sys::kSchedFlagKeepPolicy) != 0 ? now.policy : static_cast<int>(attr.sched_policy);
-  if (!valid_policy(policy)) return Errno::kEINVAL;
-  params.policy = policy;
-  params.reset_on_fork = (attr.sched_flags & sys::kSchedFlagResetOnFork) != 0;
-  if ((attr.sched_flags & sys::kSchedFlagKeepParams) == 0) {
-    OSSIM_TRY(check_priority(policy, static_cast<int>(attr.sched_priority)));
-    params.rt_priority = static_cast<int>(attr.sched_priority);
-    if (is_fair_policy(policy)) params.nice = std::clamp(attr.sched_nice, sys::kNiceMin, sys::kNiceMax);
-    if (policy == sys::kSchedDeadline) {
-      if (!valid_deadline_params(attr)) return Errno::kEINVAL;
-      params.dl_runtime = attr.sched_runtime * sim::kNanosecond;
-      params.dl_deadline = attr.sched_deadline * sim::kNanosecond;
-      params.dl_period = (attr.sched_period == 0 ? attr.sched_deadline : attr.sched_period) * sim::kNanosecond;
-    }
-  } else if (policy == sys::kSchedDeadline && now.policy != sys::kSchedDeadline) {
-    return Errno::kEINVAL;  // nothing to keep
-  }
-  if (attr.sched_tickets != 0) params.tickets = attr.sched_tickets;
-  params.expected_runtime =
-      attr.sched_expected_runtime == 0 ? sim::kTickNever : attr.sched_expected_runtime * sim::kNanosecond;
+  const SchedParams params = OSSIM_TRY(params_from_attr(attr, now));
   return apply_params(call, *task, params);
 }
 

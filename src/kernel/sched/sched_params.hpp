@@ -8,6 +8,7 @@
 
 #include "ossim/sim/tick.hpp"
 #include "ossim/sys/sched.hpp"
+#include "kernel/result.hpp"
 
 namespace ossim::kernel {
 
@@ -31,5 +32,21 @@ inline bool is_rt_policy(int policy) { return policy == sys::kSchedFifo || polic
 inline bool is_fair_policy(int policy) {
   return policy == sys::kSchedOther || policy == sys::kSchedBatch || policy == sys::kSchedIdle;
 }
+
+/// Whether `policy` is one ossim schedules (sched_setscheduler's valid_policy).
+inline bool valid_policy(int policy) {
+  return is_fair_policy(policy) || is_rt_policy(policy) || policy == sys::kSchedDeadline;
+}
+
+/// The priority range check of __sched_setscheduler: 1-99 for the real-time policies, 0
+/// for the others; EINVAL otherwise.
+Status check_priority(int policy, int priority);
+
+/// The parameters a sched_attr asks for, starting from a task's `current` ones (Linux's
+/// sched_setattr checks, in its order): EINVAL for unknown flags or policies, a bad
+/// priority, or SCHED_DEADLINE parameters outside 1024 ns <= runtime <= deadline <=
+/// period < 2^63 ns. ossim's fields: tickets 0 keeps the current ones; an expected
+/// runtime of 0 means unknown.
+Result<SchedParams> params_from_attr(const sys::sched_attr& attr, const SchedParams& current);
 
 }  // namespace ossim::kernel

@@ -77,6 +77,7 @@ class Task {
   pid_t tid;
   pid_t tgid;
   std::string name;               // comm
+  std::string label;              // a spawned process's label (SpawnRequest), for metrics
   bool idle = false;              // a CPU's idle task (pid 0)
   Task* parent = nullptr;         // who gets kSigChld and reaps it (real_parent)
   Task* group_leader = this;

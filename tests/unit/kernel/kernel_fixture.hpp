@@ -19,8 +19,15 @@ struct KernelFixture {
   explicit KernelFixture(unsigned cpus = 1, kernel::KernelConfig config = ideal_config(),
                          std::uint64_t memory_bytes = std::uint64_t{64} << 20)
       : engine({.seed = 7}),
-        machine(engine, MachineConfig{.cpus = cpus, .memory_bytes = memory_bytes}),
+        machine(engine, machine_config(cpus, memory_bytes, config)),
         kernel(machine, config) {}
+
+  /// With the kernel's ideal costs, the hardware's latencies are zero too, so that a
+  /// task's times are exactly its computation.
+  static MachineConfig machine_config(unsigned cpus, std::uint64_t memory_bytes, const kernel::KernelConfig& config) {
+    MachineConfig machine{.cpus = cpus, .memory_bytes = memory_bytes};
+    return config.costs == kernel::CostModel::ideal() ? with_ideal_timing(machine) : machine;
+  }
 
   static kernel::KernelConfig ideal_config() {
     kernel::KernelConfig config;
