@@ -71,6 +71,8 @@ class Scheduler {
   ~Scheduler();
 
   unsigned cpu_count() const { return static_cast<unsigned>(rqs_.size()); }
+  /// The kernel (its engine, for a class's timers and random streams; its config).
+  KernelCore& kernel() { return kernel_; }
   RunQueue& rq(unsigned cpu) { return rqs_[cpu]; }
   const RunQueue& rq(unsigned cpu) const { return rqs_[cpu]; }
   SchedClass& fair_class() { return *classes_[static_cast<std::size_t>(ClassRank::kFair)]; }
