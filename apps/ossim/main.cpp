@@ -98,21 +98,26 @@ scenario::Scenario load(const Options& options) {
   return scenario::load_default_scenario(options.overrides);
 }
 
-double seconds(const nlohmann::ordered_json& ps) { return ps.get<double>() / 1e12; }
+double seconds(const nlohmann::ordered_json& ns) { return ns.get<double>() / 1e9; }
 
 void print_summary(const scenario::Scenario& s, const scenario::RunResult& result, const std::string& out_dir,
                    const std::vector<std::string>& files) {
   const auto& m = result.metrics;
   fmt::print("ossim {}: scenario {}, seed {}\n", OSSIM_VERSION_STRING, s.source, s.run.seed);
   fmt::print("{} at {:.6f} s simulated, {} events\n", result.halted ? "powered off" : "stopped at run.end",
-             seconds(m["run"]["end_time"]), m["run"]["events_fired"].get<std::uint64_t>());
+             seconds(m["run"]["end_ns"]), m["run"]["events_fired"].get<std::uint64_t>());
   const auto& totals = m["totals"];
-  fmt::print("tasks: {} created, {} completed ({:.2f}/s)", totals["tasks"].get<std::uint64_t>(),
-             totals["completed_tasks"].get<std::uint64_t>(), totals["throughput_per_second"].get<double>());
-  if (!totals["mean_turnaround"].is_null()) {
+  fmt::print("tasks: {} created, {} workload tasks, {} completed ({:.2f}/s)", totals["tasks"].get<std::uint64_t>(),
+             totals["workload_tasks"].get<std::uint64_t>(), totals["completed_tasks"].get<std::uint64_t>(),
+             totals["throughput_per_second"].get<double>());
+  if (!totals["mean_turnaround_ns"].is_null()) {
     fmt::print("; mean turnaround {:.3f} ms, response {:.3f} ms, waiting {:.3f} ms",
-               seconds(totals["mean_turnaround"]) * 1e3, seconds(totals["mean_response"]) * 1e3,
-               seconds(totals["mean_waiting"]) * 1e3);
+               seconds(totals["mean_turnaround_ns"]) * 1e3, seconds(totals["mean_response_ns"]) * 1e3,
+               seconds(totals["mean_waiting_ns"]) * 1e3);
+  }
+  if (totals["jobs"].get<std::uint64_t>() > 0) {
+    fmt::print("; {} jobs, {} deadline misses", totals["jobs"].get<std::uint64_t>(),
+               totals["deadline_misses"].get<std::uint64_t>());
   }
   fmt::print("\n");
   for (const auto& cpu : m["cpus"]) {

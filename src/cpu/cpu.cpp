@@ -104,7 +104,7 @@ Cpu& Cpu::boundary_slow() {
       }
       cpu->interrupt_pending_ = false;
     }
-    if (cpu->must_sync()) {
+    if (cpu->clock_ > cpu->sync_limit()) {
       cpu = &cpu->yield_to_engine();
       continue;
     }
@@ -296,9 +296,10 @@ void Cpu::fetch(mmu::VirtAddr address) {
 void Cpu::compute(std::uint64_t cycles) {
   Cpu* cpu = &at_boundary();
   while (cycles > 0) {
+    cpu = &cpu->sync_before_advancing();
     const sim::Tick limit = cpu->sync_limit();
-    // Run up to the next event; an event due at exactly this clock comes after the CPU
-    // (see must_sync), so run one cycle past it and sync then.
+    // Run up to the next event. One due at exactly this clock now comes after the CPU
+    // (it was resumed at this time, see sync_before_advancing): run a cycle past it.
     std::uint64_t chunk = cycles;
     if (limit != sim::kTickNever) chunk = std::min(cycles, limit <= cpu->clock_ ? 1 : cpu->cycles_until(limit));
     cpu->advance(chunk);
@@ -310,9 +311,9 @@ void Cpu::compute(std::uint64_t cycles) {
 void Cpu::compute_for(sim::Tick duration) {
   Cpu* cpu = &at_boundary();
   while (duration > 0) {
+    cpu = &cpu->sync_before_advancing();
     const sim::Tick limit = cpu->sync_limit();
-    // As in compute(): an event due at exactly this clock comes after the CPU, so run a
-    // picosecond past it and sync then.
+    // As in compute(): an event due at exactly this clock now comes after the CPU.
     sim::Tick chunk = duration;
     if (limit != sim::kTickNever) chunk = std::min(duration, limit <= cpu->clock_ ? 1 : limit - cpu->clock_);
     cpu->clock_ += chunk;

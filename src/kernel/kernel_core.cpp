@@ -7,7 +7,9 @@
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/sched/deadline.hpp"
 #include "kernel/sched/policy_registry.hpp"
+#include "kernel/sched/realtime.hpp"
 #include "kernel/task/signal_handlers.hpp"
 
 namespace ossim::kernel {
@@ -19,6 +21,10 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
   if (machine_.cpu_count() > 64) throw std::invalid_argument("the kernel supports at most 64 CPUs");
   kernel_page_table_ = std::make_unique<mmu::PageTable>(machine_.memory(), machine_.frames());
   scheduler_ = std::make_unique<Scheduler>(*this, machine_.cpu_count());
+  scheduler_->set_class(Scheduler::ClassRank::kDeadline,
+                        std::make_unique<DeadlineClass>(*scheduler_, machine_.cpu_count(), config_.scheduler));
+  scheduler_->set_class(Scheduler::ClassRank::kRealtime,
+                        std::make_unique<RtClass>(*scheduler_, machine_.cpu_count(), config_.scheduler));
   scheduler_->set_class(Scheduler::ClassRank::kFair,
                         make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
   vfs_ = std::make_unique<Vfs>(*this);

@@ -56,6 +56,9 @@ MachineConfig with_ideal_timing(MachineConfig config) {
   cpu.syscall_entry_cycles = 0;
   cpu.mmu.walk_latency_per_level = 0;
   cpu.mmu.stlb_hit_latency = 0;
+  cpu.sync_quantum = 0;  // interrupts taken exactly when they arrive
+  config.interrupts.ipi_latency = 0;
+  config.interrupts.irq_latency = 0;
   return config;
 }
 

@@ -401,6 +401,12 @@ std::uint64_t JsonReader::to_bytes(std::string_view key, const Json& value) cons
   return bytes;
 }
 
+sim::Tick parse_duration_json(const nlohmann::json& value, sim::Tick bare_unit) {
+  const Json holder = {{"value", value}};
+  JsonReader reader(holder);
+  return reader.require_duration("value", bare_unit);
+}
+
 sim::Tick JsonReader::get_duration(std::string_view key, sim::Tick default_value, sim::Tick bare_unit) {
   const Json* value = find(key);
   return value == nullptr ? default_value : to_duration(key, *value, bare_unit);

@@ -54,6 +54,9 @@ std::uint64_t parse_bytes(std::string_view text, std::string_view where);
 // whole ("10ms", "1500us", "0ps"; "256MiB", "4097B"), so that parsing the text gives the
 // value back exactly.
 std::string format_duration(sim::Tick ticks);
+/// A duration as a JsonReader reads it (a string with a unit, or a number of `bare_unit`),
+/// from a value already validated (effective parameters); throws ScenarioError otherwise.
+sim::Tick parse_duration_json(const nlohmann::json& value, sim::Tick bare_unit);
 std::string format_bytes(std::uint64_t bytes);
 
 class JsonReader {

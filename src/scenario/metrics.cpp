@@ -14,13 +14,15 @@ using Json = nlohmann::ordered_json;
 
 constexpr int kInitPid = 1;
 
-/// A time, or null for kTickNever ("did not happen").
-Json time_json(sim::Tick t) { return t == sim::kTickNever ? Json(nullptr) : Json(t); }
+std::uint64_t to_ns(sim::Tick t) { return t / sim::kNanosecond; }
 
-/// `later - earlier`, or null when either did not happen.
+/// A time in nanoseconds, or null for kTickNever ("did not happen").
+Json time_json(sim::Tick t) { return t == sim::kTickNever ? Json(nullptr) : Json(to_ns(t)); }
+
+/// `later - earlier` in nanoseconds, or null when either did not happen.
 Json span_json(sim::Tick earlier, sim::Tick later) {
   if (earlier == sim::kTickNever || later == sim::kTickNever || later < earlier) return nullptr;
-  return later - earlier;
+  return to_ns(later - earlier);
 }
 
 /// The wait status decoded: {"exited": code} or {"signaled": signal}; null if running.
@@ -30,29 +32,76 @@ Json exit_json(const kernel::TaskInfo& task) {
   return {{"exited", sys::exit_code(task.exit_status)}};
 }
 
-Json task_json(const kernel::TaskInfo& task) {
+Json latency_json(const kernel::LatencyHistogram& latency) {
+  if (latency.count() == 0) return {{"count", 0}};
+  return {{"count", latency.count()},
+          {"mean_ns", to_ns(latency.mean())},
+          {"p50_ns", to_ns(latency.percentile(0.50))},
+          {"p95_ns", to_ns(latency.percentile(0.95))},
+          {"p99_ns", to_ns(latency.percentile(0.99))},
+          {"max_ns", to_ns(latency.max())}};
+}
+
+/// A lateness in nanoseconds (negative: early), rounded toward zero.
+std::int64_t lateness_ns(std::int64_t lateness) { return lateness / static_cast<std::int64_t>(sim::kNanosecond); }
+
+/// The time a task spent in the system: from arrival to completion, or to the run's end.
+sim::Tick lifetime(const kernel::TaskInfo& task, sim::Tick end) {
+  const sim::Tick until = task.accounting.completion == sim::kTickNever ? end : task.accounting.completion;
+  return until > task.accounting.arrival ? until - task.accounting.arrival : 0;
+}
+
+Json workload_task_json(const kernel::TaskInfo& task) {
   const kernel::TaskAccounting& a = task.accounting;
-  return {{"tid", task.tid},
-          {"tgid", task.tgid},
-          {"ppid", task.ppid},
-          {"name", task.name},
-          {"state", kernel::task_state_name(task.state)},
-          {"exit", exit_json(task)},
-          {"arrival", a.arrival},
-          {"first_run", time_json(a.first_run)},
-          {"completion", time_json(a.completion)},
-          {"turnaround", span_json(a.arrival, a.completion)},
-          {"response", span_json(a.arrival, a.first_run)},
-          {"waiting", a.wait_time},
-          {"cpu_time", a.user_time + a.system_time},
-          {"user_time", a.user_time},
-          {"system_time", a.system_time},
-          {"voluntary_switches", a.voluntary_switches},
-          {"involuntary_switches", a.involuntary_switches},
-          {"slices", a.slices},
-          {"minor_faults", a.minor_faults},
-          {"major_faults", a.major_faults},
-          {"syscalls", a.syscalls}};
+  Json item = {{"name", task.label},
+               {"pid", task.tid},
+               {"comm", task.name},
+               {"state", kernel::task_state_name(task.state)},
+               {"exit", exit_json(task)},
+               {"arrival_ns", to_ns(a.arrival)},
+               {"first_run_ns", time_json(a.first_run)},
+               {"completion_ns", time_json(a.completion)},
+               {"response_ns", span_json(a.arrival, a.first_run)},
+               {"turnaround_ns", span_json(a.arrival, a.completion)},
+               {"waiting_ns", to_ns(a.wait_time)},
+               {"cpu_ns", to_ns(a.user_time + a.system_time)},
+               {"user_ns", to_ns(a.user_time)},
+               {"system_ns", to_ns(a.system_time)},
+               {"slices", a.slices},
+               {"preemptions", a.preemptions},
+               {"voluntary_switches", a.voluntary_switches},
+               {"involuntary_switches", a.involuntary_switches},
+               {"migrations", a.migrations},
+               {"wakeup_latency", latency_json(a.wakeup_latency)},
+               {"jobs", a.jobs},
+               {"deadline_misses", a.deadline_misses}};
+  const bool lateness = a.max_lateness != kernel::TaskAccounting::kNoLateness;
+  item["max_lateness_ns"] = lateness ? Json(lateness_ns(a.max_lateness)) : Json(nullptr);
+  item["mean_lateness_ns"] =
+      lateness && a.jobs > 0 ? Json(lateness_ns(a.total_lateness / static_cast<std::int64_t>(a.jobs))) : Json(nullptr);
+  item["minor_faults"] = a.minor_faults;
+  item["major_faults"] = a.major_faults;
+  item["syscalls"] = a.syscalls;
+  return item;
+}
+
+Json any_task_json(const kernel::TaskInfo& task) {
+  const kernel::TaskAccounting& a = task.accounting;
+  Json item = {{"tid", task.tid},
+               {"tgid", task.tgid},
+               {"ppid", task.ppid},
+               {"name", task.name}};
+  item["label"] = task.label.empty() ? Json(nullptr) : Json(task.label);
+  item["state"] = kernel::task_state_name(task.state);
+  item["exit"] = exit_json(task);
+  item["arrival_ns"] = to_ns(a.arrival);
+  item["completion_ns"] = time_json(a.completion);
+  item["cpu_ns"] = to_ns(a.user_time + a.system_time);
+  item["voluntary_switches"] = a.voluntary_switches;
+  item["involuntary_switches"] = a.involuntary_switches;
+  item["minor_faults"] = a.minor_faults;
+  item["major_faults"] = a.major_faults;
+  return item;
 }
 
 Json tlb_json(const mmu::Tlb& tlb) {
@@ -73,8 +122,8 @@ Json cpu_json(kernel::Kernel& kernel, unsigned index, sim::Tick elapsed) {
   tlb["walk_entries_read"] = mmu.stats().walk_entries_read;
   return {{"cpu", index},
           {"utilisation", elapsed == 0 ? 0.0 : 1.0 - static_cast<double>(idle) / static_cast<double>(elapsed)},
-          {"busy_time", elapsed - idle},
-          {"idle_time", idle},
+          {"busy_ns", to_ns(elapsed - idle)},
+          {"idle_ns", to_ns(idle)},
           {"context_switches", kernel.context_switches(index)},
           {"interrupts", cpu.stats().interrupts},
           {"exceptions", cpu.stats().exceptions},
@@ -83,17 +132,38 @@ Json cpu_json(kernel::Kernel& kernel, unsigned index, sim::Tick elapsed) {
           {"tlb", std::move(tlb)}};
 }
 
+/// Jain's fairness index (sum x)^2 / (n sum x^2) of `shares`: 1 when all are equal, 1/n
+/// when one task has everything; null without tasks.
+Json jain_index(const std::vector<double>& shares) {
+  double sum = 0, squares = 0;
+  for (double share : shares) {
+    sum += share;
+    squares += share * share;
+  }
+  if (shares.empty() || squares == 0) return nullptr;
+  return sum * sum / (static_cast<double>(shares.size()) * squares);
+}
+
 }  // namespace
 
 nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end) {
   const std::vector<kernel::TaskInfo> tasks = kernel.tasks();
-  Json task_list = Json::array();
-  std::uint64_t completed = 0;
+  Json workload_tasks = Json::array();
+  Json all_tasks = Json::array();
+  std::uint64_t workload_count = 0, completed = 0, deadline_misses = 0, jobs = 0;
   sim::Tick turnaround = 0, response = 0, waiting = 0;
+  std::vector<double> shares;
   for (const kernel::TaskInfo& task : tasks) {
-    task_list.push_back(task_json(task));
+    all_tasks.push_back(any_task_json(task));
+    if (task.label.empty() || task.tid == kInitPid) continue;
+    workload_tasks.push_back(workload_task_json(task));
     const kernel::TaskAccounting& a = task.accounting;
-    if (task.tid == kInitPid || !task.exited || a.completion == sim::kTickNever) continue;
+    ++workload_count;
+    jobs += a.jobs;
+    deadline_misses += a.deadline_misses;
+    const sim::Tick life = lifetime(task, end.end_time);
+    if (life > 0) shares.push_back(static_cast<double>(a.user_time + a.system_time) / static_cast<double>(life));
+    if (!task.exited || a.completion == sim::kTickNever) continue;
     ++completed;
     turnaround += a.completion - a.arrival;
     response += a.first_run == sim::kTickNever ? 0 : a.first_run - a.arrival;
@@ -101,17 +171,26 @@ nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end
   }
 
   Json cpus = Json::array();
-  for (unsigned i = 0; i < kernel.machine().cpu_count(); ++i) cpus.push_back(cpu_json(kernel, i, end.end_time));
+  double utilisation = 0;
+  for (unsigned i = 0; i < kernel.machine().cpu_count(); ++i) {
+    cpus.push_back(cpu_json(kernel, i, end.end_time));
+    utilisation += cpus.back()["utilisation"].get<double>();
+  }
 
   const kernel::KernelStats stats = kernel.stats();
-  const auto mean = [completed](sim::Tick total) { return completed == 0 ? Json(nullptr) : Json(total / completed); };
+  const auto mean = [completed](sim::Tick total) { return completed == 0 ? Json(nullptr) : Json(to_ns(total / completed)); };
   const double seconds = static_cast<double>(end.end_time) / static_cast<double>(sim::kSecond);
-  Json totals = {{"tasks", tasks.size()},
+  Json totals = {{"workload_tasks", workload_count},
                  {"completed_tasks", completed},
                  {"throughput_per_second", seconds == 0 ? 0.0 : static_cast<double>(completed) / seconds},
-                 {"mean_turnaround", mean(turnaround)},
-                 {"mean_response", mean(response)},
-                 {"mean_waiting", mean(waiting)},
+                 {"mean_turnaround_ns", mean(turnaround)},
+                 {"mean_response_ns", mean(response)},
+                 {"mean_waiting_ns", mean(waiting)},
+                 {"mean_utilisation", utilisation / kernel.machine().cpu_count()},
+                 {"jain_fairness", jain_index(shares)},
+                 {"jobs", jobs},
+                 {"deadline_misses", deadline_misses},
+                 {"tasks", tasks.size()},
                  {"syscalls", stats.syscalls},
                  {"context_switches", stats.context_switches},
                  {"forks", stats.forks},
@@ -131,15 +210,16 @@ nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end
   }
   Json document;
   document["schema_version"] = 1;
-  document["time_unit"] = "ps";
+  document["time_unit"] = "ns";
   document["run"] = {{"seed", end.seed},
                      {"ended_by", end.halted ? "power_off" : "time_limit"},
-                     {"end_time", end.end_time},
+                     {"end_ns", to_ns(end.end_time)},
                      {"events_fired", kernel.machine().engine().events_fired()},
                      {"init_exit", std::move(init_exit)}};
   document["totals"] = std::move(totals);
   document["cpus"] = std::move(cpus);
-  document["tasks"] = std::move(task_list);
+  document["tasks"] = std::move(workload_tasks);
+  document["all_tasks"] = std::move(all_tasks);
   return document;
 }
 

@@ -16,63 +16,119 @@
 #include "ossim/user/process.hpp"
 #include "ossim/version.hpp"
 #include "ossim/workloads/canned_workload.hpp"
+#include "scenario/json_reader.hpp"
 #include "scenario/metrics.hpp"
 
 namespace ossim::scenario {
 
 namespace {
 
-/// One workload entry as init starts it: at `arrival`, one fork per argv, each exec'ing
-/// `path`.
-struct Launch {
-  sim::Tick arrival = 0;
-  std::string path;
-  std::vector<std::vector<std::string>> instances;
-};
+/// The scheduling attributes of an entry's tasks: the entry's own policy if it names one,
+/// else what the scenario's policy gives them (kernel::SchedulerConfig): SCHED_OTHER under
+/// a fair-slot policy; SCHED_FIFO / SCHED_RR under rt_fifo / rt_rr; for periodic tasks,
+/// SCHED_DEADLINE (runtime = WCET) under edf and SCHED_FIFO at a rate-monotonic priority
+/// under rm (other kinds stay SCHED_OTHER there). `rm_priority` is the entry's
+/// rate-monotonic priority.
+sys::sched_attr spawn_attributes(const Scenario& scenario, const WorkloadEntry& entry, int rm_priority) {
+  constexpr int kDefaultRtPriority = 50;
+  const std::string& scenario_policy = scenario.kernel.scheduler.policy;
+  const bool periodic = entry.kind == "periodic";
+  std::string policy = entry.policy;
+  int priority = entry.priority;
+  if (policy.empty()) {
+    policy = "other";
+    if (scenario_policy == "rt_fifo") policy = "fifo";
+    if (scenario_policy == "rt_rr") policy = "rr";
+    if (scenario_policy == "edf" && periodic) policy = "deadline";
+    if (scenario_policy == "rm" && periodic) {
+      policy = "fifo";
+      if (priority == 0) priority = rm_priority;
+    }
+  }
+  sys::sched_attr attr;
+  attr.size = sys::kSchedAttrSize;
+  attr.sched_nice = entry.nice;
+  attr.sched_tickets = entry.tickets;
+  if (entry.kind == "job") {
+    attr.sched_expected_runtime =
+        static_cast<std::uint64_t>(scenario::parse_duration_json(entry.params.at("cpu_ms"), sim::kMillisecond) /
+                                   sim::kNanosecond);
+  }
+  if (policy == "other") attr.sched_policy = sys::kSchedOther;
+  if (policy == "batch") attr.sched_policy = sys::kSchedBatch;
+  if (policy == "idle") attr.sched_policy = sys::kSchedIdle;
+  if (policy == "fifo" || policy == "rr") {
+    attr.sched_policy = policy == "fifo" ? sys::kSchedFifo : sys::kSchedRr;
+    attr.sched_priority = static_cast<std::uint32_t>(priority == 0 ? kDefaultRtPriority : priority);
+    attr.sched_nice = 0;
+  }
+  if (policy == "deadline") {
+    const auto ns = [&](const char* key) {
+      return scenario::parse_duration_json(entry.params.at(key), sim::kMillisecond) / sim::kNanosecond;
+    };
+    attr.sched_policy = sys::kSchedDeadline;
+    attr.sched_runtime = ns("wcet_ms");
+    attr.sched_deadline = ns("deadline_ms");
+    attr.sched_period = ns("period_ms");
+    attr.sched_nice = 0;
+  }
+  return attr;
+}
 
-/// Builds every entry's workload image, registers its programs in `kernel`, and returns
-/// the launches in arrival order (entries with equal arrivals in file order). An entry
+/// Rate-monotonic priorities: the shorter a periodic entry's period, the higher (99 for
+/// the shortest, one less per longer period; equal periods share a priority).
+std::vector<int> rate_monotonic_priorities(const Scenario& scenario) {
+  std::vector<sim::Tick> periods;
+  for (const WorkloadEntry& entry : scenario.workloads) {
+    if (entry.kind == "periodic") periods.push_back(scenario::parse_duration_json(entry.params.at("period_ms"), sim::kMillisecond));
+  }
+  std::sort(periods.begin(), periods.end());
+  periods.erase(std::unique(periods.begin(), periods.end()), periods.end());
+  std::vector<int> priorities;
+  for (const WorkloadEntry& entry : scenario.workloads) {
+    int priority = 0;
+    if (entry.kind == "periodic") {
+      const sim::Tick period = scenario::parse_duration_json(entry.params.at("period_ms"), sim::kMillisecond);
+      const auto rank = std::lower_bound(periods.begin(), periods.end(), period) - periods.begin();
+      priority = std::max(sys::kRtPriorityMin, sys::kRtPriorityMax - static_cast<int>(rank));
+    }
+    priorities.push_back(priority);
+  }
+  return priorities;
+}
+
+/// Builds every entry's workload image, registers its programs in `kernel`, and asks the
+/// kernel to spawn each instance at the entry's arrival, with its attributes. An entry
 /// whose workload an earlier entry already uses gets its programs suffixed "-2", "-3"...
-/// Instance i of entry e gets the seed of stream "workloads", child "e/i".
-std::vector<Launch> prepare_launches(const Scenario& scenario, kernel::Kernel& kernel, const sim::Engine& engine) {
+/// Instance i of entry e gets the seed of stream "workloads", child "e/i". Instances of
+/// one arrival time are spawned in file order.
+void spawn_workloads(const Scenario& scenario, kernel::Kernel& kernel, const sim::Engine& engine) {
   const sim::RandomStream seeds = engine.random_stream("workloads");
+  const std::vector<int> rm_priorities = rate_monotonic_priorities(scenario);
   std::map<std::string, unsigned> uses;
-  std::vector<Launch> launches;
   for (std::size_t e = 0; e < scenario.workloads.size(); ++e) {
     const WorkloadEntry& entry = scenario.workloads[e];
-    const unsigned use = ++uses[entry.name];
+    const unsigned use = ++uses[entry.kind];
     const workloads::WorkloadOptions options{.program_suffix = use == 1 ? "" : fmt::format("-{}", use),
                                              .cpu_frequency_hz = scenario.machine.cpu.frequency_hz,
                                              .memory_bytes = scenario.machine.memory_bytes,
-                                             .where = fmt::format("workloads[{}].params", e)};
-    workloads::WorkloadImage image = workloads::make_canned_workload(entry.name, entry.params, options);
+                                             .where = fmt::format("workloads[{}].params", e),
+                                             .label = entry.name,
+                                             .arrival = entry.arrival};
+    workloads::WorkloadImage image = workloads::make_canned_workload(entry.kind, entry.params, options);
     for (kernel::Program& program : image.programs) kernel.register_program(std::move(program));
-    Launch launch{entry.arrival, image.path, {}};
+    sys::cpu_mask_t affinity = entry.cpus.empty() ? ~sys::cpu_mask_t{0} : 0;
+    for (unsigned cpu : entry.cpus) affinity |= sys::cpu_mask_t{1} << cpu;
+    const sys::sched_attr attr = spawn_attributes(scenario, entry, rm_priorities[e]);
     for (unsigned i = 0; i < entry.count; ++i) {
-      launch.instances.push_back(image.instance_argv(seeds.derive(fmt::format("{}/{}", e, i)).next_u64()));
-    }
-    launches.push_back(std::move(launch));
-  }
-  std::stable_sort(launches.begin(), launches.end(),
-                   [](const Launch& a, const Launch& b) { return a.arrival < b.arrival; });
-  return launches;
-}
-
-/// Init's entry: starts each launch at its arrival time, then returns (the kernel's init
-/// then reaps every child and powers the machine off).
-int start_workloads(user::Process& init, const std::vector<Launch>& launches) {
-  for (const Launch& launch : launches) {
-    for (sim::Tick now = init.now(); now < launch.arrival; now = init.now()) {
-      if (init.nanosleep(launch.arrival - now) != 0) break;
-    }
-    for (const std::vector<std::string>& argv : launch.instances) {
-      const std::string& path = launch.path;
-      if (init.fork([&path, &argv](user::Process& child) { return child.execve(path, argv); }) < 0) {
-        init.write(2, fmt::format("init: cannot fork {}\n", path));
-      }
+      kernel.spawn({.path = image.path,
+                    .argv = image.instance_argv(seeds.derive(fmt::format("{}/{}", e, i)).next_u64()),
+                    .at = entry.arrival,
+                    .attr = attr,
+                    .affinity = affinity,
+                    .label = entry.name});
     }
   }
-  return 0;
 }
 
 void write_file(const std::filesystem::path& path, const auto& write) {
@@ -90,8 +146,8 @@ RunResult run_scenario(const Scenario& scenario) {
   Machine machine(engine, scenario.machine);
   if (scenario.outputs.trace) result.trace = std::make_unique<sim::Trace>(scenario.outputs.categories);
   kernel::Kernel kernel(machine, scenario.kernel, result.trace.get());
-  const std::vector<Launch> launches = prepare_launches(scenario, kernel, engine);
-  kernel.boot([&launches](user::Process& init) { return start_workloads(init, launches); });
+  spawn_workloads(scenario, kernel, engine);
+  kernel.boot({});  // init only reaps: the kernel starts the workloads at their arrivals
 
   const sim::Tick end = scenario.run.end;
   while (engine.next_event_time() <= end && !kernel.halted()) engine.step();
@@ -100,6 +156,9 @@ RunResult run_scenario(const Scenario& scenario) {
     // The power-off: init's exit. Whatever events remain (none, normally) are not run.
     result.end_time = kernel.power_off_time();
     result.init_status = kernel.init_status();
+  } else if (end == sim::kTickNever) {
+    // Nothing left to happen, yet init has not powered off (a task blocked for good).
+    result.end_time = engine.now();
   } else {
     engine.run_until(end);
     result.end_time = end;

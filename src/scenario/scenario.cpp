@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -71,7 +72,7 @@ mmu::TlbConfig read_tlb(JsonReader tlb, mmu::TlbConfig config) {
   return config;
 }
 
-void read_machine(JsonReader machine, MachineConfig& config) {
+void read_machine(JsonReader machine, MachineConfig& config, bool& ideal_timing, bool ideal_costs) {
   config.cpus = machine.get_in_range<unsigned>("cpus", 1, 256, kDefaultCpus);
   config.memory_bytes = machine.get_bytes("memory", kDefaultMemory);
   if (config.memory_bytes < (std::uint64_t{4} << 20) || config.memory_bytes > (std::uint64_t{64} << 30)) {
@@ -91,6 +92,12 @@ void read_machine(JsonReader machine, MachineConfig& config) {
     mmu.stlb = read_tlb(tlb.object("stlb"), *mmu.stlb);
   }
   tlb.finish();
+  ideal_timing = machine.get_choice("timing", {"default", "ideal"}, ideal_costs ? "ideal" : "default") == "ideal";
+  if (ideal_timing) {
+    config = with_ideal_timing(config);
+    // A sync quantum the scenario gives explicitly stays: it trades exactness for speed.
+    if (machine.has("sync_quantum")) config.cpu.sync_quantum = machine.get_duration("sync_quantum", 0);
+  }
   machine.finish();
 }
 
@@ -105,6 +112,7 @@ constexpr CostField kCostFields[] = {
     {"page_fault", &kernel::CostModel::page_fault},
     {"fork", &kernel::CostModel::fork},
     {"exec", &kernel::CostModel::exec},
+    {"migration", &kernel::CostModel::migration},
 };
 
 kernel::CostModel read_costs(JsonReader& kernel_section) {
@@ -183,6 +191,8 @@ void read_scheduler(JsonReader& kernel_section, kernel::SchedulerConfig& config)
   if (config.cfs.min_granularity == 0) cfs.fail("min_granularity_ms", "must be positive");
   cfs.finish();
   config.deadline_bandwidth = scheduler.get_in_range<double>("deadline_bandwidth", 0.01, 1.0, config.deadline_bandwidth);
+  config.balance_interval = scheduler.get_duration("balance_ms", config.balance_interval, sim::kMillisecond);
+  if (config.balance_interval == 0) scheduler.fail("balance_ms", "must be positive");
   scheduler.finish();
 }
 
@@ -206,7 +216,8 @@ OrderedJson scheduler_json(const kernel::SchedulerConfig& config) {
             {"min_granularity_ms", OrderedJson(workloads::duration_json(config.cfs.min_granularity, sim::kMillisecond))},
             {"wakeup_granularity_ms",
              OrderedJson(workloads::duration_json(config.cfs.wakeup_granularity, sim::kMillisecond))}}},
-          {"deadline_bandwidth", config.deadline_bandwidth}};
+          {"deadline_bandwidth", config.deadline_bandwidth},
+          {"balance_ms", OrderedJson(workloads::duration_json(config.balance_interval, sim::kMillisecond))}};
 }
 
 void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
@@ -217,26 +228,74 @@ void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
   kernel_section.finish();
 }
 
+/// The parameters a textbook kind takes inline, in the entry itself, rather than under
+/// `params`.
+std::span<const std::string_view> inline_params(std::string_view kind) {
+  static constexpr std::string_view kJob[] = {"cpu_ms", "io_every_ms", "io_ms"};
+  static constexpr std::string_view kPeriodic[] = {"period_ms", "wcet_ms", "deadline_ms", "jobs"};
+  if (kind == "job") return kJob;
+  if (kind == "periodic") return kPeriodic;
+  return {};
+}
+
+constexpr std::string_view kTaskPolicies[] = {"other", "batch", "idle", "fifo", "rr", "deadline"};
+
 WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
   WorkloadEntry workload;
-  workload.name = entry.require<std::string>("name");
-  const workloads::CannedWorkload* canned = workloads::find_canned_workload(workload.name);
-  if (canned == nullptr) {
-    std::string known;
-    for (const workloads::CannedWorkload* candidate : workloads::registered_workloads()) {
-      known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate->name);
-    }
-    entry.fail("name", fmt::format("unknown workload \"{}\" (known: {})", workload.name, known));
+  std::string known;
+  for (const workloads::CannedWorkload* candidate : workloads::registered_workloads()) {
+    known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate->name);
   }
+  // `kind` names the workload; the older form names it with `name`.
+  const std::string_view kind_key = entry.has("kind") ? "kind" : "name";
+  workload.kind = entry.require<std::string>(kind_key);
+  if (workloads::find_canned_workload(workload.kind) == nullptr) {
+    entry.fail(kind_key, fmt::format("unknown workload \"{}\" (known: {})", workload.kind, known));
+  }
+  workload.name = entry.get<std::string>("name", workload.kind);
+  if (workload.name.empty()) entry.fail("name", "must not be empty");
   workload.count = entry.get_in_range<unsigned>("count", 0, 100'000, 1);
   workload.arrival = entry.get_duration("arrival_ms", 0, sim::kMillisecond);
-  const Json empty = Json::object();
-  const Json* params = entry.raw("params");
+
+  std::vector<std::string> policies(std::begin(kTaskPolicies), std::end(kTaskPolicies));
+  workload.policy = entry.get<std::string>("policy", "");
+  if (!workload.policy.empty() &&
+      std::find(policies.begin(), policies.end(), workload.policy) == policies.end()) {
+    entry.fail("policy", fmt::format("expected one of other, batch, idle, fifo, rr, deadline, got \"{}\"",
+                                     workload.policy));
+  }
+  if (workload.policy == "deadline" && workload.kind != "periodic") {
+    entry.fail("policy", "\"deadline\" needs a periodic task (its runtime, deadline and period)");
+  }
+  workload.nice = entry.get_in_range<int>("nice", sys::kNiceMin, sys::kNiceMax, 0);
+  workload.tickets = entry.get_in_range<std::uint32_t>("tickets", 1, 1'000'000'000, sys::kDefaultTickets);
+  workload.priority = entry.get_in_range<int>("priority", sys::kRtPriorityMin, sys::kRtPriorityMax, 0);
+  if (const Json* cpus = entry.raw("cpus"); cpus != nullptr) {
+    if (!cpus->is_array() || cpus->empty()) entry.fail("cpus", "expected a non-empty list of CPU numbers, got " + cpus->dump());
+    for (const Json& cpu : *cpus) {
+      if (!cpu.is_number_unsigned() || cpu.get<std::uint64_t>() >= machine.cpus) {
+        entry.fail("cpus", fmt::format("expected CPU numbers from 0 to {}, got {}", machine.cpus - 1, cpu.dump()));
+      }
+      workload.cpus.push_back(cpu.get<unsigned>());
+    }
+  }
+
   workloads::WorkloadOptions options{.program_suffix = {},
                                      .cpu_frequency_hz = machine.cpu.frequency_hz,
                                      .memory_bytes = machine.memory_bytes,
                                      .where = entry.key_path("params")};
-  workload.params = workloads::make_canned_workload(workload.name, params == nullptr ? empty : *params, options).params;
+  Json params = Json::object();
+  const std::span<const std::string_view> inline_keys = inline_params(workload.kind);
+  if (!inline_keys.empty()) {
+    // The textbook kinds' parameters sit in the entry: messages name them there.
+    for (std::string_view key : inline_keys) {
+      if (const Json* value = entry.raw(key)) params[std::string(key)] = *value;
+    }
+    options.where = entry.path();
+  } else if (const Json* given = entry.raw("params")) {
+    params = *given;
+  }
+  workload.params = workloads::make_canned_workload(workload.kind, params, options).params;
   entry.finish();
   return workload;
 }
@@ -292,15 +351,33 @@ Scenario parse_scenario(const nlohmann::json& document) {
   }
   Scenario scenario;
   scenario.description = root.get<std::string>("description", "");
-  read_machine(root.object("machine"), scenario.machine);
+  // "costs": "ideal" makes the machine's timing ideal too, unless the machine says otherwise.
+  const Json* kernel_section = document.is_object() && document.contains("kernel") ? &document["kernel"] : nullptr;
+  const bool ideal_costs = kernel_section != nullptr && kernel_section->is_object() &&
+                           kernel_section->contains("costs") && (*kernel_section)["costs"] == "ideal";
+  read_machine(root.object("machine"), scenario.machine, scenario.ideal_timing, ideal_costs);
   read_kernel(root.object("kernel"), scenario.kernel);
   for (JsonReader entry : root.objects("workloads")) scenario.workloads.push_back(read_workload(entry, scenario.machine));
 
   JsonReader run = root.object("run");
   scenario.run.seed = run.get<std::uint64_t>("seed", scenario.run.seed);
-  scenario.run.end = run.get_duration("end", scenario.run.end);
-  if (scenario.run.end == 0) run.fail("end", "must be positive");
+  if (run.has("end") && run.has("end_ms")) run.fail("end_ms", "give end or end_ms, not both");
+  const std::string_view end_key = run.has("end") ? "end" : "end_ms";
+  scenario.run.end = run.get_duration(end_key, scenario.run.end, sim::kMillisecond);
+  if (scenario.run.end == 0) run.fail(end_key, "must be positive");
   run.finish();
+  if (scenario.run.end == sim::kTickNever) {
+    // Without an end, the run lasts until every workload task has finished: a periodic
+    // task must then have a number of jobs.
+    for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
+      const WorkloadEntry& entry = scenario.workloads[i];
+      if (entry.kind == "periodic" && entry.count > 0 && entry.params.value("jobs", std::uint64_t{0}) == 0) {
+        throw ScenarioError(fmt::format("workloads[{}].jobs: a periodic task releasing jobs until the run ends "
+                                        "needs run.end_ms",
+                                        i));
+      }
+    }
+  }
 
   JsonReader outputs = root.object("outputs");
   scenario.outputs.trace = outputs.get("trace", scenario.outputs.trace);
@@ -357,10 +434,21 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
 
   OrderedJson workloads = OrderedJson::array();
   for (const WorkloadEntry& entry : scenario.workloads) {
-    workloads.push_back({{"name", entry.name},
-                         {"count", entry.count},
-                         {"arrival_ms", OrderedJson(workloads::duration_json(entry.arrival, sim::kMillisecond))},
-                         {"params", OrderedJson(entry.params)}});
+    OrderedJson item = {{"kind", entry.kind},
+                        {"name", entry.name},
+                        {"count", entry.count},
+                        {"arrival_ms", OrderedJson(workloads::duration_json(entry.arrival, sim::kMillisecond))}};
+    if (inline_params(entry.kind).empty()) {
+      item["params"] = OrderedJson(entry.params);
+    } else {
+      for (std::string_view key : inline_params(entry.kind)) item[std::string(key)] = OrderedJson(entry.params.at(std::string(key)));
+    }
+    if (!entry.policy.empty()) item["policy"] = entry.policy;
+    item["nice"] = entry.nice;
+    item["tickets"] = entry.tickets;
+    if (entry.priority != 0) item["priority"] = entry.priority;
+    if (!entry.cpus.empty()) item["cpus"] = entry.cpus;
+    workloads.push_back(std::move(item));
   }
 
   OrderedJson document;
@@ -370,13 +458,15 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
                          {"memory", format_bytes(machine.memory_bytes)},
                          {"cpu_frequency_hz", machine.cpu.frequency_hz},
                          {"sync_quantum", format_duration(machine.cpu.sync_quantum)},
+                         {"timing", scenario.ideal_timing ? "ideal" : "default"},
                          {"tlb", std::move(tlb)}};
   document["kernel"] = {{"hz", kernel.hz},
                         {"scheduler", scheduler_json(kernel.scheduler)},
                         {"pcid", kernel.pcid},
                         {"costs", std::move(costs)}};
   document["workloads"] = std::move(workloads);
-  document["run"] = {{"seed", scenario.run.seed}, {"end", format_duration(scenario.run.end)}};
+  document["run"] = {{"seed", scenario.run.seed}};
+  if (scenario.run.end != sim::kTickNever) document["run"]["end"] = format_duration(scenario.run.end);
   document["outputs"] = {{"trace", scenario.outputs.trace},
                          {"categories", OrderedJson(categories_json(scenario.outputs.categories))}};
   return document;

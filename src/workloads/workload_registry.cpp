@@ -15,7 +15,9 @@ namespace ossim::workloads {
   X(fork_tree)                    \
   X(shell_pipeline)               \
   X(memory_toucher)               \
-  X(sleep_loop)
+  X(sleep_loop)                   \
+  X(job)                          \
+  X(periodic)
 // clang-format on
 
 #define OSSIM_DECLARE_WORKLOAD(name) const CannedWorkload& name##_workload();

@@ -51,7 +51,16 @@ inline std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-/// The metrics entries of the tasks called `name`.
+/// The metrics entries of the workload tasks whose process name (comm) is `comm`.
+inline std::vector<nlohmann::ordered_json> tasks_with_comm(const nlohmann::ordered_json& metrics, const std::string& comm) {
+  std::vector<nlohmann::ordered_json> found;
+  for (const auto& task : metrics["tasks"]) {
+    if (task["comm"] == comm) found.push_back(task);
+  }
+  return found;
+}
+
+/// The metrics entries of the workload tasks of the entry called `name`.
 inline std::vector<nlohmann::ordered_json> tasks_named(const nlohmann::ordered_json& metrics, const std::string& name) {
   std::vector<nlohmann::ordered_json> found;
   for (const auto& task : metrics["tasks"]) {

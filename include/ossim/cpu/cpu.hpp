@@ -202,18 +202,28 @@ class Cpu final : public dev::InterruptTarget {
   void interrupt_requested() override;
 
  private:
-  /// The instruction boundary before an operation: takes pending interrupts, syncs with the
-  /// engine. Returns the CPU the current context is on afterwards.
+  /// The instruction boundary before an operation: takes pending interrupts, and syncs
+  /// with the engine when events are due before the CPU's clock. Events due exactly at the
+  /// clock wait: an operation that takes no time happens before them (a task that makes a
+  /// call at the very time its slice ends or a timer expires makes the call first: it
+  /// blocks, or exits, as the textbooks have a job start its I/O when its CPU burst ends).
+  /// Computation does not run past them, though (sync_before_advancing).
+  /// Returns the CPU the current context is on afterwards.
   Cpu& at_boundary() {
-    if (!interrupt_pending_ && clock_ < sync_limit()) [[likely]] return *this;
+    if (!interrupt_pending_ && clock_ <= sync_limit()) [[likely]] return *this;
     return boundary_slow();
   }
-  /// Whether an event must fire before this CPU's next operation: one due before the CPU's
-  /// clock, or due at it unless the CPU has just been resumed at exactly that time (events
-  /// still pending then were scheduled after the CPU's own run event, so they come after).
-  bool must_sync() const {
-    const sim::Tick limit = sync_limit();
-    return clock_ > limit || (clock_ == limit && clock_ != resumed_at_);
+  /// Before computation moves the clock on from an event's time: lets the events due at
+  /// the clock fire (and takes the interrupts they raise), so that none is handled late.
+  /// Events still pending when the CPU was resumed at exactly this time were scheduled
+  /// after its own run event, so they come after it (without this, two CPUs at one time
+  /// would hand the turn to each other forever).
+  Cpu& sync_before_advancing() {
+    Cpu* cpu = this;
+    while (cpu->clock_ == cpu->sync_limit() && cpu->clock_ != cpu->resumed_at_) {
+      cpu = &cpu->yield_to_engine().at_boundary();
+    }
+    return *cpu;
   }
   Cpu& boundary_slow();
   /// HLT's sleep: hands control to the engine until an interrupt wakes the CPU, then takes

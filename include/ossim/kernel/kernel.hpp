@@ -50,8 +50,11 @@ struct CostModel {
   sim::Tick page_fault = 700 * sim::kNanosecond;       // a minor fault's handling
   sim::Tick fork = 30 * sim::kMicrosecond;             // fork/clone, beyond the page-table copy
   sim::Tick exec = 60 * sim::kMicrosecond;             // execve, beyond mapping the image
+  /// A task's extra CPU time on its first run after moving to another CPU: refilling
+  /// cold caches (the TLB's refill is modelled by the MMU itself).
+  sim::Tick migration = 20 * sim::kMicrosecond;
 
-  static CostModel ideal() { return {0, 0, 0, 0, 0, 0}; }
+  static CostModel ideal() { return {0, 0, 0, 0, 0, 0, 0}; }
   bool operator==(const CostModel&) const = default;
 };
 

@@ -57,6 +57,9 @@ struct SchedulerConfig {
   /// tasks of the machine may reserve, per CPU. Linux reserves 95 % (sched_rt_runtime_us);
   /// 1.0 lets a set with total utilisation 1 in, as EDF's theory allows.
   double deadline_bandwidth = 1.0;
+  /// How often a busy CPU balances its run queue against the others (an idle one does at
+  /// every tick and whenever it is about to go idle).
+  sim::Tick balance_interval = 4 * sim::kMillisecond;
 };
 
 /// Every policy name `SchedulerConfig::policy` accepts, in a fixed order.

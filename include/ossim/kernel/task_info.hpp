@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "ossim/kernel/latency_histogram.hpp"
 #include "ossim/sim/tick.hpp"
 
 namespace ossim::kernel {
@@ -26,6 +27,9 @@ std::string_view task_state_name(TaskState state);
 
 /// Per-task accounting. Times are simulated picoseconds; kTickNever marks "not yet".
 struct TaskAccounting {
+  /// max_lateness before any job with a deadline has completed.
+  static constexpr std::int64_t kNoLateness = INT64_MIN;
+
   sim::Tick arrival = 0;                    // created (fork/clone) or spawned
   sim::Tick first_run = sim::kTickNever;    // first put on a CPU
   sim::Tick completion = sim::kTickNever;   // exited
@@ -34,8 +38,15 @@ struct TaskAccounting {
   sim::Tick wait_time = 0;                  // runnable but not running
   std::uint64_t voluntary_switches = 0;     // blocked (nvcsw)
   std::uint64_t involuntary_switches = 0;   // preempted or yielded (nivcsw)
+  std::uint64_t preemptions = 0;            // involuntary switches but yields
   std::uint64_t slices = 0;                 // times put on a CPU
   std::uint64_t migrations = 0;             // moves to another CPU's run queue while runnable
+  LatencyHistogram wakeup_latency;          // woken -> on a CPU, per wakeup
+  // Jobs of a periodic or sporadic task, as the task reports them (sched_job_complete).
+  std::uint64_t jobs = 0;
+  std::uint64_t deadline_misses = 0;        // jobs that completed after their deadline
+  std::int64_t max_lateness = kNoLateness;  // completion - deadline of the worst job, ps
+  std::int64_t total_lateness = 0;          // summed over the jobs with a deadline
   std::uint64_t minor_faults = 0;
   std::uint64_t major_faults = 0;
   std::uint64_t syscalls = 0;
@@ -49,7 +60,7 @@ struct TaskInfo {
   int pgid = 0;
   int sid = 0;
   std::string name;
-  std::string label;    // the SpawnRequest's label (a scenario workload's name), or empty
+  std::string label;    // the SpawnRequest's label (a scenario workload's name), inherited by fork; or empty
   TaskState state = TaskState::kRunning;
   int exit_status = 0;  // wait status encoding, valid once the task has exited
   bool exited = false;

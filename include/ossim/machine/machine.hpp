@@ -43,7 +43,9 @@ struct MachineConfig {
 };
 
 /// `config` with every hardware latency beyond computation at zero: memory accesses,
-/// page-walk reads, second-level TLB hits, and exception, interrupt and syscall entry.
+/// page-walk reads, second-level TLB hits, exception, interrupt and syscall entry, and
+/// the interrupt controller's IPI and IRQ delivery; and a sync quantum of zero, so that no
+/// interrupt is taken later than it arrives.
 /// With the kernel's ideal costs, a task's time is then exactly its computation, as in the
 /// textbooks' models.
 MachineConfig with_ideal_timing(MachineConfig config);

@@ -9,6 +9,13 @@
 ///     OSSIM_SYSCALLS(X)
 ///     #undef X
 ///
+/// Numbers from 1000 up are ossim's own calls, which Linux has no equivalent of (Linux
+/// x86-64 numbers end below 512, where x32's begin):
+///   - sched_job_complete(release_ns, deadline_ns): a periodic or sporadic task reports
+///     that its job released at `release_ns` (CLOCK_MONOTONIC) has completed now, with
+///     absolute deadline `deadline_ns` (0: none); the kernel counts jobs, deadline misses
+///     and lateness for metrics (what rt-app logs in user space on Linux).
+///
 /// Adding a syscall: a line here, a `sys_<name>` handler in src/kernel/entry/, and a user
 /// wrapper in include/ossim/user/.
 
@@ -69,7 +76,8 @@
   X(257, openat)                   \
   X(293, pipe2)                    \
   X(314, sched_setattr)            \
-  X(315, sched_getattr)
+  X(315, sched_getattr)            \
+  X(1000, sched_job_complete)
 // clang-format on
 
 namespace ossim::sys {

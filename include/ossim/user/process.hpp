@@ -161,6 +161,12 @@ class Process {
   int set_name(std::string_view name);
   /// prctl(PR_GET_NAME).
   std::string get_name();
+  /// sched_job_complete (an ossim call): the job released at `release` with absolute
+  /// deadline `deadline` (sim::kTickNever: none) has completed now. Returns 0 or -errno.
+  int job_complete(sim::Tick release, sim::Tick deadline = sim::kTickNever) {
+    return static_cast<int>(syscall(sys::nr::sched_job_complete, release / sim::kNanosecond,
+                                    deadline == sim::kTickNever ? 0 : deadline / sim::kNanosecond));
+  }
   /// nanosleep for `duration`; returns 0, or -EINTR.
   int nanosleep(sim::Tick duration);
   /// clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) until `when` (simulated time since

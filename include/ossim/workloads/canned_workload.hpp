@@ -14,7 +14,7 @@
 ///     });
 ///
 /// The catalogue (`ossim list` prints it): cpu_hog, interactive, fork_tree,
-/// shell_pipeline, memory_toucher, sleep_loop.
+/// shell_pipeline, memory_toucher, sleep_loop, job, periodic.
 
 #include <cstdint>
 #include <string>
@@ -72,6 +72,12 @@ struct WorkloadOptions {
   std::uint64_t memory_bytes = std::uint64_t{256} << 20;
   /// Where the parameters sit, for messages ("workloads[2].params").
   std::string where = "params";
+  /// The name instances give themselves (prctl PR_SET_NAME) where the workload does so
+  /// (job, periodic): the scenario entry's name. Empty: keep the program's name.
+  std::string label;
+  /// When instances are started (simulated time since boot): periodic releases its first
+  /// job then.
+  sim::Tick arrival = 0;
 };
 
 /// Builds the canned workload `name` from `params` (a JSON object; absent keys take their

@@ -263,4 +263,24 @@ SyscallResult sys_prctl(SyscallCall& call) {
   }
 }
 
+SyscallResult sys_sched_job_complete(SyscallCall& call) {
+  // Times in nanoseconds since boot (CLOCK_MONOTONIC); a release in the future is EINVAL.
+  const sim::Tick now = call.cpu().now();
+  const std::uint64_t release_ns = call.args[0];
+  const std::uint64_t deadline_ns = call.args[1];
+  const std::uint64_t max_ns = sim::kTickNever / sim::kNanosecond;
+  if (release_ns > max_ns || deadline_ns > max_ns || release_ns * sim::kNanosecond > now) return Errno::kEINVAL;
+  TaskAccounting& acct = call.task.acct;
+  ++acct.jobs;
+  if (deadline_ns != 0) {
+    const sim::Tick deadline = deadline_ns * sim::kNanosecond;
+    const std::int64_t lateness = now >= deadline ? static_cast<std::int64_t>(now - deadline)
+                                                  : -static_cast<std::int64_t>(deadline - now);
+    if (lateness > 0) ++acct.deadline_misses;
+    acct.max_lateness = std::max(acct.max_lateness, lateness);
+    acct.total_lateness += lateness;
+  }
+  return 0;
+}
+
 }  // namespace ossim::kernel

@@ -6,7 +6,12 @@
 #include <fmt/ranges.h>
 
 #include "kernel/sched/cfs.hpp"
+#include "kernel/sched/fifo.hpp"
+#include "kernel/sched/lottery.hpp"
+#include "kernel/sched/mlfq.hpp"
 #include "kernel/sched/round_robin.hpp"
+#include "kernel/sched/shortest_job.hpp"
+#include "kernel/sched/stride.hpp"
 
 namespace ossim::kernel {
 
@@ -19,7 +24,13 @@ std::unique_ptr<SchedClass> make(Scheduler& core, unsigned cpus, const Scheduler
 
 // clang-format off
 const SchedulingPolicy kPolicies[] = {
+    {"fifo", "first in, first out: each task runs until it blocks", &make<FifoClass>},
+    {"sjf", "shortest declared job first, non-preemptive", &make<SjfClass>},
+    {"stcf", "shortest time to completion first: a shorter arrival preempts", &make<StcfClass>},
     {"rr", "round robin with a fixed quantum", &make<RoundRobinClass>},
+    {"mlfq", "multi-level feedback queue (OSTEP's rules 1-5)", &make<MlfqClass>},
+    {"lottery", "lottery scheduling: a random draw among the tickets each quantum", &make<LotteryClass>},
+    {"stride", "stride scheduling: deterministic proportional share by tickets", &make<StrideClass>},
     {"cfs", "Linux's Completely Fair Scheduler", &make<CfsClass>},
     {"rt_fifo", "workload tasks SCHED_FIFO at their priority", nullptr},
     {"rt_rr", "workload tasks SCHED_RR at their priority", nullptr},

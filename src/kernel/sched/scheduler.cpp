@@ -69,6 +69,7 @@ void Scheduler::enqueue(RunQueue& rq, Task& task, EnqueueReason reason, sim::Tic
   task.se.on_rq = true;
   task.se.enqueued_at = now;
   ++rq.nr_running;
+  rq.tasks.push_back(task);
   task.se.sched_class->enqueue(rq, task, reason);
   trace::runqueue_length(kernel_, rq, now);
 }
@@ -77,6 +78,7 @@ void Scheduler::dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tic
   task.se.sched_class->dequeue(rq, task, reason);
   task.se.on_rq = false;
   --rq.nr_running;
+  rq.tasks.erase(rq.tasks.iterator_to(task));
   trace::runqueue_length(kernel_, rq, now);
 }
 
@@ -96,6 +98,7 @@ void Scheduler::resched(RunQueue& rq, sim::Tick now, const cpu::Cpu* from) {
 bool Scheduler::wake_up(Task& task, sim::Tick now, const cpu::Cpu* waker_cpu) {
   if (task.state != TaskState::kInterruptible && task.state != TaskState::kUninterruptible) return false;
   task.state = TaskState::kRunning;
+  task.se.woken_at = now;
   trace::task_woken(kernel_, task, now, waker_cpu);
   if (task.se.on_rq) return true;  // it had not switched away yet: still queued
   // A task still current on its CPU (between its state change and the switch) goes back
@@ -137,8 +140,8 @@ void Scheduler::check_preempt(RunQueue& rq, Task& task, sim::Tick now, const cpu
 }
 
 Task& Scheduler::pick_next(RunQueue& rq, sim::Tick now) {
-  (void)now;
-  if (rq.nr_running == 0) return *rq.idle;
+  // About to go idle: pull work from a busier CPU first (newidle balance).
+  if (rq.nr_running == 0 && !pull_one(rq, 2, now)) return *rq.idle;
   for (const std::unique_ptr<SchedClass>& sched_class : classes_) {
     if (sched_class == nullptr) continue;
     if (Task* next = sched_class->pick_next(rq)) return *next;
@@ -156,6 +159,12 @@ void Scheduler::schedule(Task& prev) {
   const bool blocking = prev.state != TaskState::kRunning && &prev != rq.idle;
   if (&prev != rq.idle) {
     if (blocking && prev.se.on_rq) dequeue(rq, prev, DequeueReason::kSleep, now);
+    // Runnable but no longer allowed here (sched_setaffinity): out of this queue, into
+    // an allowed CPU's once it is off this one (finish_switch).
+    if (!blocking && prev.se.on_rq && (prev.se.params.cpus_allowed >> rq.cpu & 1) == 0) {
+      dequeue(rq, prev, DequeueReason::kMigrate, now);
+      prev.se.evicted = true;
+    }
     prev.se.sched_class->put_prev(rq, prev);
     if (!blocking) prev.se.enqueued_at = now;
   }
@@ -173,6 +182,7 @@ void Scheduler::schedule(Task& prev) {
       ++prev.acct.voluntary_switches;
     } else {
       ++prev.acct.involuntary_switches;
+      if (!prev.se.yielding) ++prev.acct.preemptions;
     }
   }
   context_switch(rq, prev, next, now);
@@ -192,6 +202,10 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
     next.acct.wait_time += start - next.se.enqueued_at;
     ++next.acct.slices;
     if (next.acct.first_run == sim::kTickNever) next.acct.first_run = start;
+    if (next.se.woken_at != sim::kTickNever) {
+      next.acct.wakeup_latency.record(start - std::min(start, next.se.woken_at));
+      next.se.woken_at = sim::kTickNever;
+    }
   }
   if (&prev == rq.idle) rq.idle_time += now - rq.idle_since;
   if (&next == rq.idle) rq.idle_since = start;
@@ -199,6 +213,11 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
   // schedule()) ends now, next's resumes where it left off, in the same mode.
   kernel_.stop_mode_clock(prev, now);
   next.mode_since = start;
+  if (next.se.migration_debt != 0) {
+    // Cold caches after a migration: time the task spends in the kernel's (its own) name.
+    cpu.stall(next.se.migration_debt);
+    next.se.migration_debt = 0;
+  }
   next.se.slice_start = start;
   next.se.slice_runtime = 0;
   next.se.cpu = rq.cpu;
@@ -229,11 +248,20 @@ void Scheduler::finish_switch(RunQueue& rq, Task& self) {
   if (prev == nullptr) return;
   rq.switched_from = nullptr;
   prev->se.on_cpu = false;
-  // A runnable task that may no longer run here (sched_setaffinity while it ran) moves
-  // now that it is off the CPU (Linux's migration stopper).
-  if (prev->se.on_rq && prev != rq.idle && (prev->se.params.cpus_allowed >> rq.cpu & 1) == 0) {
+  // A task evicted by its affinity (schedule()) joins an allowed CPU's queue now that it
+  // is off this one (the role of Linux's migration stopper).
+  if (prev->se.evicted) {
+    prev->se.evicted = false;
     const sim::Tick now = self.ctx().cpu().now();
-    migrate(*prev, prev->se.sched_class->select_cpu(*prev, rq.cpu), now, &self.ctx().cpu());
+    RunQueue& target = rqs_[prev->se.sched_class->select_cpu(*prev, rq.cpu)];
+    enqueue(target, *prev, EnqueueReason::kMigrate, now);
+    ++prev->acct.migrations;
+    prev->se.migration_debt = kernel_.costs().migration;
+    check_preempt(target, *prev, now, &self.ctx().cpu());
+  } else if (prev->se.on_rq && prev != rq.idle && rank_of(prev->se.sched_class) < rank_of(&fair_class())) {
+    // A preempted real-time or deadline task goes where it can run now (RT push).
+    const unsigned target = push_target(*prev);
+    if (target != rq.cpu) migrate(*prev, target, self.ctx().cpu().now(), &self.ctx().cpu());
   }
   // A task that exited without a zombie stage (a thread, or a child of a parent that
   // ignores kSigChld) is freed now that its fiber has ended (put_task_struct).
@@ -280,7 +308,15 @@ void Scheduler::on_hrtick(RunQueue& rq) {
 
 void Scheduler::tick(cpu::Cpu& cpu) {
   RunQueue& rq = rqs_[cpu.id()];
-  update_curr(rq, cpu.now());
+  const sim::Tick now = cpu.now();
+  update_curr(rq, now);
+  // Periodic balance: an idle CPU looks for work at every tick, a busy one every
+  // balance interval.
+  const bool idle = rq.curr == rq.idle && rq.nr_running == 0;
+  if (idle || now >= rq.next_balance) {
+    rq.next_balance = now + kernel_.config().scheduler.balance_interval;
+    if (pull_one(rq, 2, now) && rq.curr == rq.idle) resched(rq, now, &cpu);
+  }
   if (rq.curr == rq.idle) return;
   rq.curr->se.sched_class->task_tick(rq, *rq.curr);
 }
@@ -361,13 +397,54 @@ void Scheduler::fork_params(Task& child, const Task& parent) {
 }
 
 void Scheduler::migrate(Task& task, unsigned dest, sim::Tick now, const cpu::Cpu* from) {
-  assert(task.se.on_rq && !task.se.on_cpu);
   if (dest == task.se.cpu) return;
+  move_queued(task, dest, now);
+  check_preempt(rqs_[dest], task, now, from);
+}
+
+void Scheduler::move_queued(Task& task, unsigned dest, sim::Tick now) {
+  assert(task.se.on_rq && !task.se.on_cpu);
   dequeue(rqs_[task.se.cpu], task, DequeueReason::kMigrate, now);
-  RunQueue& rq = rqs_[dest];
-  enqueue(rq, task, EnqueueReason::kMigrate, now);
+  enqueue(rqs_[dest], task, EnqueueReason::kMigrate, now);
   ++task.acct.migrations;
-  check_preempt(rq, task, now, from);
+  task.se.migration_debt = kernel_.costs().migration;
+}
+
+bool Scheduler::pull_one(RunQueue& rq, std::uint64_t min_surplus, sim::Tick now) {
+  if (rqs_.size() < 2) return false;
+  // The busiest other CPU (the lowest number on a tie).
+  RunQueue* busiest = nullptr;
+  for (RunQueue& other : rqs_) {
+    if (&other == &rq || other.nr_running < rq.nr_running + min_surplus) continue;
+    if (busiest == nullptr || other.nr_running > busiest->nr_running) busiest = &other;
+  }
+  if (busiest == nullptr) return false;
+  // Its most recently queued movable task of the highest class.
+  Task* candidate = nullptr;
+  for (auto it = busiest->tasks.rbegin(); it != busiest->tasks.rend(); ++it) {
+    Task& task = *it;
+    if (task.se.on_cpu || (task.se.params.cpus_allowed >> rq.cpu & 1) == 0) continue;
+    if (candidate == nullptr || rank_of(task.se.sched_class) < rank_of(candidate->se.sched_class)) candidate = &task;
+  }
+  if (candidate == nullptr) return false;
+  move_queued(*candidate, rq.cpu, now);
+  return true;
+}
+
+unsigned Scheduler::push_target(const Task& task) const {
+  const std::size_t rank = rank_of(task.se.sched_class);
+  const bool realtime = is_rt_policy(task.se.params.policy);
+  for (const RunQueue& rq : rqs_) {
+    if (rq.cpu == task.se.cpu || (task.se.params.cpus_allowed >> rq.cpu & 1) == 0) continue;
+    const Task& curr = *rq.curr;
+    const bool would_run = &curr == rq.idle || rank_of(curr.se.sched_class) > rank ||
+                           (realtime && is_rt_policy(curr.se.params.policy) &&
+                            curr.se.params.rt_priority < task.se.params.rt_priority);
+    // Another task already waiting there would have to be beaten too: keep to CPUs that
+    // have nothing queued beyond their current task.
+    if (would_run && rq.nr_running <= 1) return rq.cpu;
+  }
+  return task.se.cpu;
 }
 
 unsigned Scheduler::idle_or_least_loaded_cpu(const Task& task, unsigned prev_cpu) const {
@@ -397,7 +474,9 @@ void Scheduler::yield(Task& curr) {
   RunQueue& rq = rqs_[curr.ctx().cpu().id()];
   update_curr(rq, curr.ctx().cpu().now());
   curr.se.sched_class->yield(rq, curr);
+  curr.se.yielding = true;
   schedule(curr);
+  curr.se.yielding = false;
 }
 
 }  // namespace ossim::kernel

@@ -21,9 +21,12 @@
 #include <optional>
 #include <vector>
 
+#include <boost/intrusive/list.hpp>
+
 #include "ossim/sim/event.hpp"
 #include "ossim/sim/tick.hpp"
 #include "kernel/sched/sched_class.hpp"
+#include "kernel/task/task.hpp"
 
 namespace ossim::cpu {
 class Cpu;
@@ -36,6 +39,13 @@ class Task;
 
 /// One CPU's run queue.
 struct RunQueue {
+  /// Every runnable task here, the running one included, in the order they were queued
+  /// (Linux's rq->cfs_tasks): what load balancing looks through, whatever their class.
+  using TaskList = boost::intrusive::list<
+      Task, boost::intrusive::member_hook<Task, boost::intrusive::list_member_hook<Task::AutoUnlink>, &Task::rq_node>,
+      boost::intrusive::constant_time_size<false>>;
+  TaskList tasks;
+  sim::Tick next_balance = 0;     // when this CPU next balances while busy
   unsigned cpu = 0;
   Task* curr = nullptr;           // the task on the CPU (the idle task when none)
   Task* idle = nullptr;
@@ -124,6 +134,19 @@ class Scheduler {
   /// The task's class leaves it for good (exit).
   void detach(Task& task);
 
+  // ---- Load balancing (SMP) ---------------------------------------------------------
+  // A CPU about to go idle pulls a task from the busiest CPU (Linux's newidle balance);
+  // at each tick an idle CPU does the same, and a busy one every balance interval evens
+  // out the run-queue lengths by one task at a time. The task pulled is the most recently
+  // queued one that is not running and may run here, from the highest class among them.
+  // After a preemption, a real-time or deadline task that could run at once on another
+  // CPU (whose current task is of a lower class, or a lower real-time priority) is pushed
+  // there. Every migration costs the task costs.migration of CPU time (cold caches) when
+  // it next runs.
+  /// Pulls one task to `rq` if another CPU has `min_surplus` more runnable tasks; true if
+  /// it did.
+  bool pull_one(RunQueue& rq, std::uint64_t min_surplus, sim::Tick now);
+
   /// An address space is going away: no CPU may skip loading CR3 on the strength of
   /// having it loaded (a new one could reuse its address).
   void forget_mm(const void* mm) {
@@ -153,6 +176,11 @@ class Scheduler {
   /// After a wakeup, creation or migration onto `rq`: preempt its current task if `task`
   /// should run first (a higher class, or the class's own check).
   void check_preempt(RunQueue& rq, Task& task, sim::Tick now, const cpu::Cpu* from);
+  /// Moves a queued task that is not on a CPU to `dest` without a preemption check.
+  void move_queued(Task& task, unsigned dest, sim::Tick now);
+  /// A CPU where `task` (real-time or deadline, runnable, off its CPU) would run at once,
+  /// other than its own; its own when there is none.
+  unsigned push_target(const Task& task) const;
 
   KernelCore& kernel_;
   std::array<std::unique_ptr<SchedClass>, kClassCount> classes_;

@@ -38,6 +38,9 @@ Result<pid_t> do_clone(SyscallCall& call, std::uint64_t flags, user::Entry entry
   KernelCore& kernel = call.kernel;
   Task& parent = call.task;
   OSSIM_TRY(check_clone_flags(flags));
+  // Linux's sched_fork: a deadline task's bandwidth cannot be split with a child, so it
+  // may only fork a child that starts over as SCHED_OTHER (reset_on_fork).
+  if (parent.se.params.policy == sys::kSchedDeadline && !parent.se.params.reset_on_fork) return Errno::kEAGAIN;
   const bool thread = (flags & sys::kCloneThread) != 0;
 
   // Resources first, so that a failure leaves no half-made task behind.
@@ -66,6 +69,7 @@ Result<pid_t> do_clone(SyscallCall& call, std::uint64_t flags, user::Entry entry
   child->sid = parent.sid;
   child->blocked_signals = parent.blocked_signals;
   kernel.scheduler().fork_params(*child, parent);
+  child->label = parent.label;  // a workload's children are part of it
   child->acct.arrival = now;
   child->entry = std::move(entry);
   child->thread_entry = thread;

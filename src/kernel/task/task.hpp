@@ -52,6 +52,10 @@ struct SchedEntity {
   unsigned cpu = 0;                // the CPU whose run queue holds it (or last ran it)
   bool on_rq = false;              // runnable: queued or running
   bool on_cpu = false;             // current on some CPU (the switch away may be unfinished)
+  bool yielding = false;           // in sched_yield(): the switch away is not a preemption
+  sim::Tick migration_debt = 0;    // cold-cache time owed on the next run after a migration
+  bool evicted = false;            // switched away for its affinity, to be queued elsewhere
+  sim::Tick woken_at = sim::kTickNever;  // when last woken, until it runs (wakeup latency)
 };
 
 /// Everything that ends a task's code: thrown by exit paths, caught at the fiber base.
@@ -124,6 +128,7 @@ class Task {
   using AutoUnlink = boost::intrusive::link_mode<boost::intrusive::auto_unlink>;
   boost::intrusive::list_member_hook<AutoUnlink> run_list;  // FIFO/RR queues of a policy class
   boost::intrusive::set_member_hook<AutoUnlink> tree_node;  // ordered queues (CFS, EDF...)
+  boost::intrusive::list_member_hook<AutoUnlink> rq_node;   // the core's list of a run queue's tasks
   TaskAccounting acct;
   bool in_user = false;           // user time is accruing (between kernel entries)
   sim::Tick mode_since = 0;       // when the current user or system stint began

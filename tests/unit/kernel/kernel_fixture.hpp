@@ -16,17 +16,23 @@
 namespace ossim::testing {
 
 struct KernelFixture {
+  /// `sync_quantum`: how far a CPU may run past the next event. Zero (the default) is
+  /// exact, but two CPUs computing at once then advance in lockstep, a picosecond or a
+  /// cycle per event: tests that keep several CPUs busy for milliseconds give a quantum.
   explicit KernelFixture(unsigned cpus = 1, kernel::KernelConfig config = ideal_config(),
-                         std::uint64_t memory_bytes = std::uint64_t{64} << 20)
+                         std::uint64_t memory_bytes = std::uint64_t{64} << 20, sim::Tick sync_quantum = 0)
       : engine({.seed = 7}),
-        machine(engine, machine_config(cpus, memory_bytes, config)),
+        machine(engine, machine_config(cpus, memory_bytes, config, sync_quantum)),
         kernel(machine, config) {}
 
   /// With the kernel's ideal costs, the hardware's latencies are zero too, so that a
   /// task's times are exactly its computation.
-  static MachineConfig machine_config(unsigned cpus, std::uint64_t memory_bytes, const kernel::KernelConfig& config) {
+  static MachineConfig machine_config(unsigned cpus, std::uint64_t memory_bytes, const kernel::KernelConfig& config,
+                                      sim::Tick sync_quantum) {
     MachineConfig machine{.cpus = cpus, .memory_bytes = memory_bytes};
-    return config.costs == kernel::CostModel::ideal() ? with_ideal_timing(machine) : machine;
+    if (config.costs == kernel::CostModel::ideal()) machine = with_ideal_timing(machine);
+    machine.cpu.sync_quantum = sync_quantum;
+    return machine;
   }
 
   static kernel::KernelConfig ideal_config() {

@@ -122,12 +122,13 @@ TEST_CASE("a shorter quantum makes proportionally more switches", "[kernel][sche
   };
   CHECK(switches(two) > switches(ten));
   CHECK(switches(ten) > switches(fifty));
-  // 200 ms of work in 2 ms slices: ~100 preemptions; in 10 ms: ~20; in 50 ms: ~4.
+  // 200 ms of work in 2 ms slices: ~100 preemptions; in 10 ms: ~20; in 50 ms: 2 (A at
+  // 50 ms and B at 100 ms; a hog whose work ends as its quantum does exits first).
   CHECK(switches(two) >= 95);
   CHECK(switches(two) <= 101);
   CHECK(switches(ten) >= 18);
   CHECK(switches(ten) <= 21);
-  CHECK(switches(fifty) >= 3);
+  CHECK(switches(fifty) >= 2);
   CHECK(switches(fifty) <= 5);
   CHECK(two.max_gap <= 2);
   CHECK(fifty.max_gap <= 50);
