@@ -123,6 +123,7 @@ void spawn_workloads(const Scenario& scenario, kernel::Kernel& kernel, const sim
     for (unsigned i = 0; i < entry.count; ++i) {
       kernel.spawn({.path = image.path,
                     .argv = image.instance_argv(seeds.derive(fmt::format("{}/{}", e, i)).next_u64()),
+                    .envp = {},
                     .at = entry.arrival,
                     .attr = attr,
                     .affinity = affinity,

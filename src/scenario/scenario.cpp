@@ -283,7 +283,9 @@ WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
   workloads::WorkloadOptions options{.program_suffix = {},
                                      .cpu_frequency_hz = machine.cpu.frequency_hz,
                                      .memory_bytes = machine.memory_bytes,
-                                     .where = entry.key_path("params")};
+                                     .where = entry.key_path("params"),
+                                     .label = {},
+                                     .arrival = 0};
   Json params = Json::object();
   const std::span<const std::string_view> inline_keys = inline_params(workload.kind);
   if (!inline_keys.empty()) {

@@ -19,6 +19,7 @@
 /// Adding a syscall: a line here, a `sys_<name>` handler in src/kernel/entry/, and a user
 /// wrapper in include/ossim/user/.
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -92,7 +93,7 @@ OSSIM_SYSCALLS(OSSIM_SYSCALL_NUMBER)
 /// One past the highest syscall number in the list.
 inline constexpr std::uint64_t kSyscallTableSize = [] {
   std::uint64_t highest = 0;
-#define OSSIM_SYSCALL_HIGHEST(number, name) highest = number > highest ? number : highest;
+#define OSSIM_SYSCALL_HIGHEST(number, name) highest = std::max<std::uint64_t>(highest, number);
   OSSIM_SYSCALLS(OSSIM_SYSCALL_HIGHEST)
 #undef OSSIM_SYSCALL_HIGHEST
   return highest + 1;
