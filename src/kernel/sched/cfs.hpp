@@ -76,9 +76,7 @@ class CfsClass final : public SchedClass {
   struct ByVruntime {
     bool operator()(const Task& a, const Task& b) const;
   };
-  using Tree = boost::intrusive::multiset<
-      Task, boost::intrusive::member_hook<Task, boost::intrusive::set_member_hook<Task::AutoUnlink>, &Task::tree_node>,
-      boost::intrusive::compare<ByVruntime>, boost::intrusive::constant_time_size<false>>;
+  using Tree = TaskTree<ByVruntime>;
 
   /// One CPU's fair run queue (Linux's cfs_rq).
   struct CfsRq {

@@ -77,9 +77,7 @@ class RtClass final : public SchedClass {
   int highest_queued_priority(unsigned cpu) const;
 
  private:
-  using List = boost::intrusive::list<
-      Task, boost::intrusive::member_hook<Task, boost::intrusive::list_member_hook<Task::AutoUnlink>, &Task::run_list>,
-      boost::intrusive::constant_time_size<false>>;
+  using List = TaskRunList;
 
   /// Which priorities have a non-empty list: two words, bit p for priority p.
   class PriorityBitmap {

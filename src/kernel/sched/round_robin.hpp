@@ -41,9 +41,7 @@ class RoundRobinClass final : public SchedClass {
   void set_curr(RunQueue& rq, Task& task) override;
 
  private:
-  using Queue = boost::intrusive::list<
-      Task, boost::intrusive::member_hook<Task, boost::intrusive::list_member_hook<Task::AutoUnlink>, &Task::run_list>,
-      boost::intrusive::constant_time_size<false>>;
+  using Queue = TaskRunList;
   Scheduler& core_;
   sim::Tick quantum_;
   std::vector<Queue> queues_;

@@ -77,9 +77,7 @@ class ShortestJobClass : public SchedClass {
   struct ByRemainingLength {
     bool operator()(const Task& a, const Task& b) const;
   };
-  using Tree = boost::intrusive::multiset<
-      Task, boost::intrusive::member_hook<Task, boost::intrusive::set_member_hook<Task::AutoUnlink>, &Task::tree_node>,
-      boost::intrusive::compare<ByRemainingLength>, boost::intrusive::constant_time_size<false>>;
+  using Tree = TaskTree<ByRemainingLength>;
 
   /// One CPU's queue.
   struct ShortestJobRq {

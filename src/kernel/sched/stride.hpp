@@ -78,9 +78,7 @@ class StrideClass final : public SchedClass {
   struct ByPass {
     bool operator()(const Task& a, const Task& b) const;
   };
-  using Tree = boost::intrusive::multiset<
-      Task, boost::intrusive::member_hook<Task, boost::intrusive::set_member_hook<Task::AutoUnlink>, &Task::tree_node>,
-      boost::intrusive::compare<ByPass>, boost::intrusive::constant_time_size<false>>;
+  using Tree = TaskTree<ByPass>;
 
   /// One CPU's queue.
   struct StrideRq {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include <boost/intrusive/list.hpp>
+#include <boost/intrusive/set.hpp>
 #include <boost/intrusive/set_hook.hpp>
 
 #include "ossim/sys/types.hpp"
@@ -146,5 +147,16 @@ class Task {
   std::unique_ptr<cpu::Context> context;
   user::Process process;
 };
+
+/// A policy class's FIFO queue of tasks, linked through Task::run_list.
+using TaskRunList = boost::intrusive::list<
+    Task, boost::intrusive::member_hook<Task, boost::intrusive::list_member_hook<Task::AutoUnlink>, &Task::run_list>,
+    boost::intrusive::constant_time_size<false>>;
+
+/// A policy class's ordered queue of tasks by `Compare`, linked through Task::tree_node.
+template <typename Compare>
+using TaskTree = boost::intrusive::multiset<
+    Task, boost::intrusive::member_hook<Task, boost::intrusive::set_member_hook<Task::AutoUnlink>, &Task::tree_node>,
+    boost::intrusive::compare<Compare>, boost::intrusive::constant_time_size<false>>;
 
 }  // namespace ossim::kernel
