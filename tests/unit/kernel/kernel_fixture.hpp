@@ -5,6 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "ossim/sys/flags.hpp"
 #include "ossim/kernel/kernel.hpp"
@@ -56,5 +60,14 @@ struct KernelFixture {
   Machine machine;
   kernel::Kernel kernel;
 };
+
+/// The task spawned with `label` (SpawnRequest::label); fails the test if there is none.
+inline const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
+  for (const kernel::TaskInfo& task : tasks) {
+    if (task.label == label) return task;
+  }
+  FAIL("no task labelled " << label);
+  return tasks.front();
+}
 
 }  // namespace ossim::testing

@@ -21,7 +21,7 @@ kernel::Program unpinning_hog() {
           }};
 }
 
-std::vector<kernel::TaskInfo> labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
+std::vector<kernel::TaskInfo> all_labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
   std::vector<kernel::TaskInfo> found;
   for (const kernel::TaskInfo& task : tasks) {
     if (task.label == label) found.push_back(task);
@@ -42,7 +42,7 @@ TEST_CASE("tasks piled on one CPU spread to the idle one", "[kernel][sched][bala
     f.kernel.spawn({.path = "/bin/hog", .argv = {"hog", "20"}, .affinity = 0b01, .label = "hog"});
   }
   f.run({});
-  const std::vector<kernel::TaskInfo> hogs = labelled(f.kernel.tasks(), "hog");
+  const std::vector<kernel::TaskInfo> hogs = all_labelled(f.kernel.tasks(), "hog");
   REQUIRE(hogs.size() == 4);
   std::uint64_t migrations = 0;
   sim::Tick last = 0;
@@ -67,7 +67,7 @@ TEST_CASE("pinned tasks stay on their CPU even when another is idle", "[kernel][
     f.kernel.spawn({.path = "/bin/pinned", .argv = {"pinned"}, .affinity = 0b10, .label = "pinned"});
   }
   f.run({});
-  for (const kernel::TaskInfo& task : labelled(f.kernel.tasks(), "pinned")) CHECK(task.accounting.migrations == 0);
+  for (const kernel::TaskInfo& task : all_labelled(f.kernel.tasks(), "pinned")) CHECK(task.accounting.migrations == 0);
   CHECK(f.kernel.power_off_time() == 30 * sim::kMillisecond);
   CHECK(f.kernel.idle_time(0) >= 30 * sim::kMillisecond);
 }
@@ -85,7 +85,7 @@ TEST_CASE("a running task whose affinity excludes its CPU moves at once", "[kern
   f.kernel.spawn({.path = "/bin/mover", .argv = {"mover"}, .affinity = 0b01, .label = "mover"});
   f.run({});
   CHECK(cpu_after == 1);
-  const auto mover = labelled(f.kernel.tasks(), "mover");
+  const auto mover = all_labelled(f.kernel.tasks(), "mover");
   REQUIRE(mover.size() == 1);
   CHECK(mover[0].accounting.migrations == 1);
   CHECK(mover[0].accounting.completion == 2 * sim::kMillisecond);  // no time lost with ideal costs
@@ -103,7 +103,7 @@ TEST_CASE("a migrated task pays costs.migration once on its new CPU", "[kernel][
                              }});
   f.kernel.spawn({.path = "/bin/mover", .argv = {"mover"}, .affinity = 0b01, .label = "mover"});
   f.run({});
-  const auto mover = labelled(f.kernel.tasks(), "mover");
+  const auto mover = all_labelled(f.kernel.tasks(), "mover");
   REQUIRE(mover.size() == 1);
   // (Costs other than ideal leave the hardware's own small latencies in.)
   CHECK(mover[0].accounting.system_time >= 50 * sim::kMicrosecond);
@@ -130,7 +130,7 @@ TEST_CASE("a preempted real-time task is pushed to a CPU running fair work", "[k
   f.kernel.spawn({.path = "/bin/work", .argv = {"work", "10"}, .at = 2 * sim::kMillisecond, .attr = high,
                   .affinity = 0b01, .label = "high"});
   f.run({});
-  const auto low_info = labelled(f.kernel.tasks(), "low");
+  const auto low_info = all_labelled(f.kernel.tasks(), "low");
   REQUIRE(low_info.size() == 1);
   // Pushed to CPU 1 when preempted at 2 ms, it loses no time (within the sync quantum).
   CHECK(low_info[0].accounting.migrations >= 1);

@@ -22,6 +22,7 @@
 
 using namespace ossim;
 using testing::KernelFixture;
+using testing::labelled;
 
 namespace {
 
@@ -44,14 +45,6 @@ sys::sched_attr fifo(int priority) {
   attr.sched_policy = sys::kSchedFifo;
   attr.sched_priority = static_cast<std::uint32_t>(priority);
   return attr;
-}
-
-const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
-  for (const kernel::TaskInfo& task : tasks) {
-    if (task.label == label) return task;
-  }
-  FAIL("no task labelled " << label);
-  return tasks.front();
 }
 
 sim::Tick completion(KernelFixture& f, std::string_view label) {

@@ -17,6 +17,7 @@
 
 using namespace ossim;
 using ossim::testing::KernelFixture;
+using ossim::testing::labelled;
 
 namespace {
 
@@ -55,14 +56,6 @@ void register_steps(KernelFixture& f) {
 void spawn(KernelFixture& f, std::string label, sim::Tick at, std::vector<std::string> steps) {
   steps.insert(steps.begin(), "steps");
   f.kernel.spawn({.path = "/bin/steps", .argv = std::move(steps), .at = at, .label = std::move(label)});
-}
-
-const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
-  for (const kernel::TaskInfo& task : tasks) {
-    if (task.label == label) return task;
-  }
-  FAIL("no task labelled " << label);
-  return tasks.front();
 }
 
 kernel::Task& task_labelled(KernelFixture& f, std::string_view label) {

@@ -17,6 +17,7 @@
 
 using namespace ossim;
 using ossim::testing::KernelFixture;
+using ossim::testing::labelled;
 
 namespace {
 
@@ -48,14 +49,6 @@ void spawn(KernelFixture& f, std::string label, sim::Tick at, sim::Tick length, 
                   .at = at,
                   .attr = attr,
                   .label = std::move(label)});
-}
-
-const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
-  for (const kernel::TaskInfo& task : tasks) {
-    if (task.label == label) return task;
-  }
-  FAIL("no task labelled " << label);
-  return tasks.front();
 }
 
 }  // namespace

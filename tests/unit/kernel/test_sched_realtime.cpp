@@ -18,6 +18,7 @@
 
 using namespace ossim;
 using testing::KernelFixture;
+using testing::labelled;
 
 namespace {
 
@@ -46,14 +47,6 @@ void register_compute(KernelFixture& f, const std::string& name, sim::Tick cpu) 
 void spawn(KernelFixture& f, const std::string& program, sim::Tick at, std::optional<sys::sched_attr> attr,
            const std::string& label) {
   f.kernel.spawn({.path = "/bin/" + program, .argv = {program}, .at = at, .attr = attr, .label = label});
-}
-
-const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
-  for (const kernel::TaskInfo& task : tasks) {
-    if (task.label == label) return task;
-  }
-  FAIL("no task labelled " << label);
-  return tasks.front();
 }
 
 sim::Tick completion(KernelFixture& f, std::string_view label) {

@@ -15,6 +15,7 @@
 
 using namespace ossim;
 using ossim::testing::KernelFixture;
+using ossim::testing::labelled;
 
 namespace {
 
@@ -82,14 +83,6 @@ void spawn(KernelFixture& f, const Job& job) {
                   .at = job.at,
                   .attr = attr_declaring(job.declared),
                   .label = job.label});
-}
-
-const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
-  for (const kernel::TaskInfo& task : tasks) {
-    if (task.label == label) return task;
-  }
-  FAIL("no task labelled " << label);
-  return tasks.front();
 }
 
 /// The jobs' accounting after running them alone on one CPU under `config`.

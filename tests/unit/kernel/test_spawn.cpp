@@ -8,6 +8,7 @@
 
 using namespace ossim;
 using ossim::testing::KernelFixture;
+using ossim::testing::labelled;
 
 namespace {
 
@@ -18,14 +19,6 @@ kernel::Program busy_program() {
             self.compute_for(std::stoull(argv.at(1)) * sim::kMillisecond);
             return 0;
           }};
-}
-
-const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {
-  for (const kernel::TaskInfo& task : tasks) {
-    if (task.label == label) return task;
-  }
-  FAIL("no task labelled " << label);
-  return tasks.front();
 }
 
 }  // namespace
