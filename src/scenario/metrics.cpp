@@ -33,8 +33,11 @@ Json exit_json(const kernel::TaskInfo& task) {
 }
 
 Json latency_json(const kernel::LatencyHistogram& latency) {
-  if (latency.count() == 0) return {{"count", 0}};
+  if (latency.count() == 0) return {{"count", 0}, {"buckets", Json::array()}};
+  Json buckets = Json::array();
+  latency.for_each_bucket([&](sim::Tick upper, std::uint64_t count) { buckets.push_back({to_ns(upper), count}); });
   return {{"count", latency.count()},
+          {"buckets", std::move(buckets)},
           {"mean_ns", to_ns(latency.mean())},
           {"p50_ns", to_ns(latency.percentile(0.50))},
           {"p95_ns", to_ns(latency.percentile(0.95))},

@@ -9,6 +9,7 @@
 
 #include "scenario/json_override.hpp"
 #include "scenario/json_reader.hpp"
+#include "ossim/workloads/task_set.hpp"
 #include "workloads/workload_registry.hpp"
 
 namespace ossim::scenario {
@@ -240,23 +241,9 @@ std::span<const std::string_view> inline_params(std::string_view kind) {
 
 constexpr std::string_view kTaskPolicies[] = {"other", "batch", "idle", "fifo", "rr", "deadline"};
 
-WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
-  WorkloadEntry workload;
-  std::string known;
-  for (const workloads::CannedWorkload* candidate : workloads::registered_workloads()) {
-    known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate->name);
-  }
-  // `kind` names the workload; the older form names it with `name`.
-  const std::string_view kind_key = entry.has("kind") ? "kind" : "name";
-  workload.kind = entry.require<std::string>(kind_key);
-  if (workloads::find_canned_workload(workload.kind) == nullptr) {
-    entry.fail(kind_key, fmt::format("unknown workload \"{}\" (known: {})", workload.kind, known));
-  }
-  workload.name = entry.get<std::string>("name", workload.kind);
-  if (workload.name.empty()) entry.fail("name", "must not be empty");
-  workload.count = entry.get_in_range<unsigned>("count", 0, 100'000, 1);
-  workload.arrival = entry.get_duration("arrival_ms", 0, sim::kMillisecond);
-
+/// The scheduling attributes every kind of entry takes: policy, nice, tickets, priority,
+/// cpus.
+void read_task_attributes(JsonReader& entry, const MachineConfig& machine, bool periodic, WorkloadEntry& workload) {
   std::vector<std::string> policies(std::begin(kTaskPolicies), std::end(kTaskPolicies));
   workload.policy = entry.get<std::string>("policy", "");
   if (!workload.policy.empty() &&
@@ -264,7 +251,7 @@ WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
     entry.fail("policy", fmt::format("expected one of other, batch, idle, fifo, rr, deadline, got \"{}\"",
                                      workload.policy));
   }
-  if (workload.policy == "deadline" && workload.kind != "periodic") {
+  if (workload.policy == "deadline" && !periodic) {
     entry.fail("policy", "\"deadline\" needs a periodic task (its runtime, deadline and period)");
   }
   workload.nice = entry.get_in_range<int>("nice", sys::kNiceMin, sys::kNiceMax, 0);
@@ -279,13 +266,91 @@ WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
       workload.cpus.push_back(cpu.get<unsigned>());
     }
   }
+}
 
-  workloads::WorkloadOptions options{.program_suffix = {},
-                                     .cpu_frequency_hz = machine.cpu.frequency_hz,
-                                     .memory_bytes = machine.memory_bytes,
-                                     .where = entry.key_path("params"),
-                                     .label = {},
-                                     .arrival = 0};
+workloads::WorkloadOptions options_for(const MachineConfig& machine, std::string where) {
+  return {.program_suffix = {},
+          .cpu_frequency_hz = machine.cpu.frequency_hz,
+          .memory_bytes = machine.memory_bytes,
+          .where = std::move(where),
+          .label = {},
+          .arrival = 0};
+}
+
+/// A `taskset` entry: a random periodic task set, expanded here into one periodic entry
+/// per task, "<name>.0", "<name>.1", ... (effective_config.json lists those). Its random
+/// stream is (seed, "taskset:<name>"), the seed being the entry's or the run's.
+std::vector<WorkloadEntry> read_task_set(JsonReader entry, const MachineConfig& machine, std::uint64_t run_seed) {
+  WorkloadEntry common;
+  common.kind = "periodic";
+  const std::string name = entry.get<std::string>("name", "taskset");
+  if (name.empty()) entry.fail("name", "must not be empty");
+  entry.get_choice("generator", {"uunifast"}, "uunifast");
+  common.arrival = entry.get_duration("arrival_ms", 0, sim::kMillisecond);
+  read_task_attributes(entry, machine, /*periodic=*/true, common);
+
+  workloads::TaskSetRequest request;
+  request.tasks = entry.get_in_range<unsigned>("tasks", 1, 10'000, request.tasks);
+  request.utilisation = entry.get<double>("utilisation", request.utilisation);
+  if (!(request.utilisation > 0) || request.utilisation > request.tasks) {
+    entry.fail("utilisation", fmt::format("expected more than 0 and at most the number of tasks ({}), got {}",
+                                          request.tasks, request.utilisation));
+  }
+  const std::vector<sim::Tick> periods =
+      entry.get_durations("period_ms", {request.period_min, request.period_max}, sim::kMillisecond);
+  if (periods.size() != 2 || periods[0] == 0 || periods[0] > periods[1]) {
+    entry.fail("period_ms", "expected [shortest, longest] with 0 < shortest <= longest");
+  }
+  request.period_min = periods[0];
+  request.period_max = periods[1];
+  request.period_granularity =
+      entry.get_duration("period_granularity_ms", std::min(request.period_granularity, periods[0]), sim::kMillisecond);
+  if (request.period_granularity == 0 || request.period_granularity > request.period_min) {
+    entry.fail("period_granularity_ms", "must be positive and at most the shortest period");
+  }
+  const auto seed = entry.get<std::uint64_t>("seed", run_seed);
+  const auto jobs = entry.get_in_range<std::uint64_t>("jobs", 0, std::uint64_t{1} << 40, 0);
+  entry.finish();
+
+  sim::RandomStream random(seed, "taskset:" + name);
+  std::vector<workloads::PeriodicTaskSpec> tasks;
+  try {
+    tasks = workloads::generate_task_set(request, random);
+  } catch (const std::invalid_argument& error) {
+    entry.fail("utilisation", error.what());
+  }
+  std::vector<WorkloadEntry> expanded;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    WorkloadEntry task = common;
+    task.name = fmt::format("{}.{}", name, i);
+    const Json params = {{"period_ms", workloads::duration_json(tasks[i].period, sim::kMillisecond)},
+                         {"wcet_ms", workloads::duration_json(tasks[i].wcet, sim::kMillisecond)},
+                         {"jobs", jobs}};
+    task.params = workloads::make_canned_workload("periodic", params, options_for(machine, entry.path())).params;
+    expanded.push_back(std::move(task));
+  }
+  return expanded;
+}
+
+WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
+  WorkloadEntry workload;
+  std::string known;
+  for (const workloads::CannedWorkload* candidate : workloads::registered_workloads()) {
+    known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate->name);
+  }
+  // `kind` names the workload; the older form names it with `name`.
+  const std::string_view kind_key = entry.has("kind") ? "kind" : "name";
+  workload.kind = entry.require<std::string>(kind_key);
+  if (workloads::find_canned_workload(workload.kind) == nullptr) {
+    entry.fail(kind_key, fmt::format("unknown workload \"{}\" (known: {}, taskset)", workload.kind, known));
+  }
+  workload.name = entry.get<std::string>("name", workload.kind);
+  if (workload.name.empty()) entry.fail("name", "must not be empty");
+  workload.count = entry.get_in_range<unsigned>("count", 0, 100'000, 1);
+  workload.arrival = entry.get_duration("arrival_ms", 0, sim::kMillisecond);
+  read_task_attributes(entry, machine, workload.kind == "periodic", workload);
+
+  workloads::WorkloadOptions options = options_for(machine, entry.key_path("params"));
   Json params = Json::object();
   const std::span<const std::string_view> inline_keys = inline_params(workload.kind);
   if (!inline_keys.empty()) {
@@ -300,6 +365,12 @@ WorkloadEntry read_workload(JsonReader entry, const MachineConfig& machine) {
   workload.params = workloads::make_canned_workload(workload.kind, params, options).params;
   entry.finish();
   return workload;
+}
+
+/// Whether a workloads entry is a `taskset` (a generator, not a canned workload).
+bool is_task_set(JsonReader& entry) {
+  const Json* kind = entry.raw("kind");
+  return kind != nullptr && *kind == "taskset";
 }
 
 sim::TraceCategory read_categories(JsonReader& outputs) {
@@ -359,8 +430,8 @@ Scenario parse_scenario(const nlohmann::json& document) {
                            kernel_section->contains("costs") && (*kernel_section)["costs"] == "ideal";
   read_machine(root.object("machine"), scenario.machine, scenario.ideal_timing, ideal_costs);
   read_kernel(root.object("kernel"), scenario.kernel);
-  for (JsonReader entry : root.objects("workloads")) scenario.workloads.push_back(read_workload(entry, scenario.machine));
 
+  // The run section first: task-set generators draw from the run's seed.
   JsonReader run = root.object("run");
   scenario.run.seed = run.get<std::uint64_t>("seed", scenario.run.seed);
   if (run.has("end") && run.has("end_ms")) run.fail("end_ms", "give end or end_ms, not both");
@@ -368,6 +439,16 @@ Scenario parse_scenario(const nlohmann::json& document) {
   scenario.run.end = run.get_duration(end_key, scenario.run.end, sim::kMillisecond);
   if (scenario.run.end == 0) run.fail(end_key, "must be positive");
   run.finish();
+
+  for (JsonReader entry : root.objects("workloads")) {
+    if (is_task_set(entry)) {
+      for (WorkloadEntry& task : read_task_set(entry, scenario.machine, scenario.run.seed)) {
+        scenario.workloads.push_back(std::move(task));
+      }
+    } else {
+      scenario.workloads.push_back(read_workload(entry, scenario.machine));
+    }
+  }
   if (scenario.run.end == sim::kTickNever) {
     // Without an end, the run lasts until every workload task has finished: a periodic
     // task must then have a number of jobs.

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "scenario/json_reader.hpp"
 #include "scenario_test_support.hpp"
 
 namespace {
@@ -160,4 +161,57 @@ TEST_CASE("job and periodic entries survive the effective configuration", "[scen
   CHECK(again.run.end == 100 * sim::kMillisecond);
   CHECK(again.workloads[0].params["cpu_ms"] == "2500us");
   CHECK(again.workloads[1].priority == 9);
+}
+
+TEST_CASE("a taskset entry expands into periodic tasks <name>.i drawn from the run's seed", "[scenario][sched][taskset]") {
+  const std::string text = scenario_with(
+      R"("edf")", R"([{"kind": "taskset", "name": "ts", "tasks": 6, "utilisation": 0.95, "period_ms": [5, 50]}])",
+      R"({"seed": 4, "end_ms": 400})");
+  const scenario::Scenario loaded = scenario::load_scenario_text(text, "test");
+  REQUIRE(loaded.workloads.size() == 6);
+  double utilisation = 0;
+  for (std::size_t i = 0; i < loaded.workloads.size(); ++i) {
+    const scenario::WorkloadEntry& task = loaded.workloads[i];
+    CHECK(task.kind == "periodic");
+    CHECK(task.name == "ts." + std::to_string(i));
+    const sim::Tick period = scenario::parse_duration_json(task.params["period_ms"], sim::kMillisecond);
+    const sim::Tick wcet = scenario::parse_duration_json(task.params["wcet_ms"], sim::kMillisecond);
+    CHECK(period >= 5 * sim::kMillisecond);
+    CHECK(period <= 50 * sim::kMillisecond);
+    utilisation += static_cast<double>(wcet) / static_cast<double>(period);
+  }
+  CHECK(utilisation == Approx(0.95).margin(0.002));
+
+  // The same seed gives the same set; another seed another; effective_config reloads to it.
+  const scenario::Scenario again = scenario::load_scenario_text(text, "test");
+  const scenario::Scenario other = scenario::load_scenario_text(text, "test", {"run.seed=5"});
+  CHECK(again.workloads[0].params == loaded.workloads[0].params);
+  CHECK(other.workloads[0].params != loaded.workloads[0].params);
+  const scenario::Scenario reloaded = scenario::parse_scenario(scenario::to_json(loaded));
+  REQUIRE(reloaded.workloads.size() == 6);
+  CHECK(reloaded.workloads[5].params == loaded.workloads[5].params);
+
+  // EDF meets every deadline of a set with U <= 1 on one CPU.
+  const scenario::RunResult result = scenario::run_scenario(loaded);
+  std::uint64_t jobs = 0;
+  for (std::size_t i = 0; i < 6; ++i) {
+    const Json& task = task_named(result.metrics, "ts." + std::to_string(i));
+    CHECK(task["deadline_misses"] == 0);
+    jobs += task["jobs"].get<std::uint64_t>();
+  }
+  CHECK(jobs > 6 * 400 / 50);
+}
+
+TEST_CASE("taskset entries are checked: messages name the key", "[scenario][sched][taskset]") {
+  const auto error_for = [](const std::string& entry) {
+    return error_of(scenario_with(R"("edf")", "[" + entry + "]", R"({"end_ms": 100})"));
+  };
+  CHECK_THAT(error_for(R"({"kind": "taskset", "tasks": 2, "utilisation": 2.5})"),
+             Catch::Contains("workloads[0].utilisation"));
+  CHECK_THAT(error_for(R"({"kind": "taskset", "utilisation": 0})"), Catch::Contains("workloads[0].utilisation"));
+  CHECK_THAT(error_for(R"({"kind": "taskset", "period_ms": [50, 5]})"), Catch::Contains("workloads[0].period_ms"));
+  CHECK_THAT(error_for(R"({"kind": "taskset", "generator": "staffordrandfixedsum"})"),
+             Catch::Contains("workloads[0].generator"));
+  CHECK_THAT(error_for(R"({"kind": "taskset", "typo": 1})"), Catch::Contains("workloads[0].typo"));
+  CHECK_THAT(error_of(scenario_with(R"("edf")", R"([{"kind": "taskset"}])")), Catch::Contains("end_ms"));
 }

@@ -45,6 +45,18 @@ class LatencyHistogram {
     return max_;
   }
 
+  /// Calls visit(upper, count) for each non-empty bucket in increasing order: `count`
+  /// samples lie below `upper` and at or above the previous bucket's bound. `upper` is
+  /// clamped to one nanosecond past the maximum, so the last bound is exact. A CDF of the
+  /// samples is the running sum of the counts plotted against the bounds.
+  template <typename Visit>
+  void for_each_bucket(Visit&& visit) const {
+    for (std::size_t index = 0; index < buckets_.size(); ++index) {
+      if (buckets_[index] == 0) continue;
+      visit(std::min(max_ + sim::kNanosecond, upper_bound_of(index) * sim::kNanosecond), std::uint64_t{buckets_[index]});
+    }
+  }
+
  private:
   static constexpr unsigned kSubBits = 3;  // 8 buckets per octave
   static constexpr std::uint64_t kLinear = std::uint64_t{2} << kSubBits;  // exact below 16 ns
