@@ -215,3 +215,35 @@ TEST_CASE("taskset entries are checked: messages name the key", "[scenario][sche
   CHECK_THAT(error_for(R"({"kind": "taskset", "typo": 1})"), Catch::Contains("workloads[0].typo"));
   CHECK_THAT(error_of(scenario_with(R"("edf")", R"([{"kind": "taskset"}])")), Catch::Contains("end_ms"));
 }
+
+TEST_CASE("real-time pull: a CPU about to run fair work takes a higher-class task waiting elsewhere",
+          "[scenario][sched][balance]") {
+  const std::string machine = R"({"schema_version": 1, "machine": {"cpus": 2}, "kernel": {"scheduler": "cfs", "costs": "ideal"}, "workloads": )";
+  SECTION("SCHED_FIFO") {
+    // B (priority 40) arrives when both CPUs run higher priorities and waits on CPU 0
+    // behind A; when C leaves CPU 1 at 5 ms, CPU 1 pulls B instead of running F.
+    const scenario::RunResult result = run_text(machine + R"([
+        {"kind": "job", "name": "A", "cpu_ms": 20, "policy": "fifo", "priority": 50, "cpus": [0]},
+        {"kind": "job", "name": "C", "cpu_ms": 5, "policy": "fifo", "priority": 60, "cpus": [1]},
+        {"kind": "job", "name": "F", "cpu_ms": 20, "cpus": [1]},
+        {"kind": "job", "name": "B", "arrival_ms": 1, "cpu_ms": 4, "policy": "fifo", "priority": 40}]})");
+    const Json& b = task_named(result.metrics, "B");
+    CHECK(b["first_run_ns"] == 5 * kMs);
+    CHECK(b["completion_ns"] == 9 * kMs);
+    CHECK(b["migrations"] == 1);
+    CHECK(task_named(result.metrics, "F")["first_run_ns"] == 9 * kMs);
+  }
+  SECTION("SCHED_DEADLINE: global EDF") {
+    // B (deadline 31 ms) waits on CPU 0 behind A (deadline 20 ms); CPU 1 pulls it when C
+    // is done rather than run the fair task F.
+    const scenario::RunResult result = run_text(machine + R"([
+        {"kind": "periodic", "name": "A", "period_ms": 100, "wcet_ms": 20, "deadline_ms": 20, "jobs": 1, "policy": "deadline", "cpus": [0]},
+        {"kind": "periodic", "name": "C", "period_ms": 100, "wcet_ms": 5, "deadline_ms": 10, "jobs": 1, "policy": "deadline", "cpus": [1]},
+        {"kind": "job", "name": "F", "cpu_ms": 30, "cpus": [1]},
+        {"kind": "periodic", "name": "B", "arrival_ms": 1, "period_ms": 100, "wcet_ms": 4, "deadline_ms": 30, "jobs": 1, "policy": "deadline"}]})");
+    const Json& b = task_named(result.metrics, "B");
+    CHECK(b["first_run_ns"] == 5 * kMs);
+    CHECK(b["deadline_misses"] == 0);
+    CHECK(task_named(result.metrics, "F")["first_run_ns"] == 9 * kMs);
+  }
+}

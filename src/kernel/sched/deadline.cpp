@@ -45,6 +45,14 @@ DeadlineClass::Entity& DeadlineClass::entity(const Task& task) const {
   return *found;
 }
 
+bool DeadlineClass::prefers(const Task& a, const Task& b) const {
+  const Entity* first = find_entity(a);
+  const Entity* second = find_entity(b);
+  if (first == nullptr || second == nullptr || first->throttled) return false;
+  if (second->throttled) return true;
+  return first->deadline < second->deadline;
+}
+
 sim::Tick DeadlineClass::absolute_deadline(const Task& task) const {
   const Entity* found = find_entity(task);
   return found == nullptr ? sim::kTickNever : found->deadline;

@@ -39,9 +39,11 @@
 //
 // CPU selection for a waking or new task: an idle CPU it may run on (its previous CPU
 // first), else one running a task of a lower class, else the one whose running deadline
-// task has the latest deadline (its previous CPU on a tie). There is no global EDF: no
-// push or pull of queued tasks between CPUs, so on several CPUs admission does not
-// guarantee the deadlines (it does on one CPU, for tasks with D = P).
+// task has the latest deadline (its previous CPU on a tie). The core's push and pull
+// (Scheduler) then move queued deadline tasks between CPUs by deadline, as Linux does, so
+// that on m CPUs the m earliest-deadline runnable tasks run: global EDF. Global EDF does
+// not guarantee the deadlines of every set admission lets in on several CPUs (Dhall's
+// effect); on one CPU it does, for tasks with D = P.
 //
 // As in the real-time class, pick_next passes over a task that may no longer run on its
 // CPU, so that the core can switch away and migrate it; policy_data is left alone.
@@ -100,6 +102,10 @@ class DeadlineClass final : public SchedClass {
   void set_curr(RunQueue& rq, Task& task) override;
   bool attach(Task& task, const SchedParams& params) override;
   void detach(Task& task) override;
+  /// The earlier absolute deadline first (EDF across CPUs: push and pull make it global).
+  bool prefers(const Task& a, const Task& b) const override;
+  /// A throttled task waits for its replenishment, wherever it is.
+  bool pickable(const Task& task) const override { return !throttled(task); }
 
  private:
   /// A deadline task's state in the class (Linux's sched_dl_entity).

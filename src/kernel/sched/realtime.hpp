@@ -72,6 +72,10 @@ class RtClass final : public SchedClass {
   void params_changed(RunQueue& rq, Task& task, const SchedParams& old) override;
   void set_curr(RunQueue& rq, Task& task) override;
   void detach(Task& task) override;
+  /// The higher real-time priority first.
+  bool prefers(const Task& a, const Task& b) const override {
+    return a.se.params.rt_priority > b.se.params.rt_priority;
+  }
 
   /// The highest priority queued (not running) on `cpu`'s run queue, or 0 if none.
   int highest_queued_priority(unsigned cpu) const;

@@ -28,6 +28,10 @@
 //     parameters in it (false: the caller gets EBUSY); detach() when it leaves the class or
 //     dies. Both default to "nothing to track".
 //   - select_cpu() must return a CPU in task.se.params.cpus_allowed.
+//   - prefers() and pickable() let the core compare queued tasks of different CPUs (real-
+//     time push and pull): whether one task of the class should run before another, and
+//     whether a queued task could be picked at all. The fair-slot policies keep the
+//     defaults: their tasks move by load balancing, not by priority.
 
 #include <cstdint>
 #include <string_view>
@@ -73,6 +77,18 @@ class SchedClass {
   }
   /// `task` leaves the class (a policy change, or its exit).
   virtual void detach(Task& task) { (void)task; }
+  /// Whether `a` should run before `b`, both tasks of this class (on any CPUs).
+  virtual bool prefers(const Task& a, const Task& b) const {
+    (void)a;
+    (void)b;
+    return false;
+  }
+  /// Whether the queued task `task` of this class could be picked if it were on a CPU
+  /// with nothing better (a throttled deadline task cannot).
+  virtual bool pickable(const Task& task) const {
+    (void)task;
+    return true;
+  }
 };
 
 }  // namespace ossim::kernel

@@ -69,6 +69,7 @@ void Scheduler::enqueue(RunQueue& rq, Task& task, EnqueueReason reason, sim::Tic
   task.se.on_rq = true;
   task.se.enqueued_at = now;
   ++rq.nr_running;
+  if (is_realtime_rank(task)) count_realtime(rq, +1);
   rq.tasks.push_back(task);
   task.se.sched_class->enqueue(rq, task, reason);
   trace::runqueue_length(kernel_, rq, now);
@@ -78,6 +79,7 @@ void Scheduler::dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tic
   task.se.sched_class->dequeue(rq, task, reason);
   task.se.on_rq = false;
   --rq.nr_running;
+  if (is_realtime_rank(task)) count_realtime(rq, -1);
   rq.tasks.erase(rq.tasks.iterator_to(task));
   trace::runqueue_length(kernel_, rq, now);
 }
@@ -141,6 +143,7 @@ void Scheduler::check_preempt(RunQueue& rq, Task& task, sim::Tick now, const cpu
 
 Task& Scheduler::pick_next(RunQueue& rq, sim::Tick now) {
   // About to go idle: pull work from a busier CPU first (newidle balance).
+  if (rt_overloaded_ != 0) pull_realtime(rq, now);
   if (rq.nr_running == 0 && !pull_one(rq, 2, now)) return *rq.idle;
   for (const std::unique_ptr<SchedClass>& sched_class : classes_) {
     if (sched_class == nullptr) continue;
@@ -346,9 +349,11 @@ bool Scheduler::set_params(Task& task, const SchedParams& params, sim::Tick now,
       if (running) old_class->put_prev(rq, task);
     }
     old_class->detach(task);
+    const bool was_realtime = is_realtime_rank(task);
     task.se.params = params;
     task.se.sched_class = new_class;
     if (queued) {
+      count_realtime(rq, static_cast<int>(is_realtime_rank(task)) - static_cast<int>(was_realtime));
       task.se.on_rq = true;
       new_class->enqueue(rq, task, EnqueueReason::kRequeue);
       if (running) new_class->set_curr(rq, task);
@@ -432,19 +437,53 @@ bool Scheduler::pull_one(RunQueue& rq, std::uint64_t min_surplus, sim::Tick now)
 }
 
 unsigned Scheduler::push_target(const Task& task) const {
-  const std::size_t rank = rank_of(task.se.sched_class);
-  const bool realtime = is_rt_policy(task.se.params.policy);
   for (const RunQueue& rq : rqs_) {
     if (rq.cpu == task.se.cpu || (task.se.params.cpus_allowed >> rq.cpu & 1) == 0) continue;
-    const Task& curr = *rq.curr;
-    const bool would_run = &curr == rq.idle || rank_of(curr.se.sched_class) > rank ||
-                           (realtime && is_rt_policy(curr.se.params.policy) &&
-                            curr.se.params.rt_priority < task.se.params.rt_priority);
+    const bool would_run = rq.curr == rq.idle || outranks(task, *rq.curr);
     // Another task already waiting there would have to be beaten too: keep to CPUs that
     // have nothing queued beyond their current task.
     if (would_run && rq.nr_running <= 1) return rq.cpu;
   }
   return task.se.cpu;
+}
+
+bool Scheduler::outranks(const Task& a, const Task& b) const {
+  const std::size_t rank_a = rank_of(a.se.sched_class);
+  const std::size_t rank_b = rank_of(b.se.sched_class);
+  if (rank_a != rank_b) return rank_a < rank_b;
+  return a.se.sched_class != nullptr && a.se.sched_class->prefers(a, b);
+}
+
+void Scheduler::count_realtime(RunQueue& rq, int delta) {
+  const bool was_overloaded = rq.rt_queued >= 2;
+  rq.rt_queued = static_cast<std::uint64_t>(static_cast<std::int64_t>(rq.rt_queued) + delta);
+  const bool overloaded = rq.rt_queued >= 2;
+  if (overloaded != was_overloaded) rt_overloaded_ = overloaded ? rt_overloaded_ + 1 : rt_overloaded_ - 1;
+}
+
+bool Scheduler::pull_realtime(RunQueue& rq, sim::Tick now) {
+  const auto pickable = [](const Task& task) { return task.se.sched_class->pickable(task); };
+  // The best this CPU has of its own.
+  const Task* own = nullptr;
+  if (rq.rt_queued != 0) {
+    for (const Task& task : rq.tasks) {
+      if (is_realtime_rank(task) && pickable(task) && (own == nullptr || outranks(task, *own))) own = &task;
+    }
+  }
+  Task* candidate = nullptr;
+  for (RunQueue& other : rqs_) {
+    if (&other == &rq || other.rt_queued < 2) continue;
+    for (Task& task : other.tasks) {
+      if (task.se.on_cpu || !is_realtime_rank(task) || !pickable(task)) continue;
+      if ((task.se.params.cpus_allowed >> rq.cpu & 1) == 0) continue;
+      // About to preempt its own CPU's task: it runs there.
+      if (other.curr == other.idle || outranks(task, *other.curr)) continue;
+      if (candidate == nullptr || outranks(task, *candidate)) candidate = &task;
+    }
+  }
+  if (candidate == nullptr || (own != nullptr && !outranks(*candidate, *own))) return false;
+  move_queued(*candidate, rq.cpu, now);
+  return true;
 }
 
 unsigned Scheduler::idle_or_least_loaded_cpu(const Task& task, unsigned prev_cpu) const {

@@ -51,6 +51,7 @@ struct RunQueue {
   Task* idle = nullptr;
   Task* switched_from = nullptr;  // the previous task, until the switch is finished
   std::uint64_t nr_running = 0;   // runnable tasks here, the running one included (not idle)
+  std::uint64_t rt_queued = 0;    // of them, real-time and deadline tasks (2+: overloaded)
   std::uint64_t switches = 0;
   sim::Tick idle_since = 0;       // when the idle task last went on the CPU
   sim::Tick idle_time = 0;
@@ -139,10 +140,14 @@ class Scheduler {
   // at each tick an idle CPU does the same, and a busy one every balance interval evens
   // out the run-queue lengths by one task at a time. The task pulled is the most recently
   // queued one that is not running and may run here, from the highest class among them.
-  // After a preemption, a real-time or deadline task that could run at once on another
-  // CPU (whose current task is of a lower class, or a lower real-time priority) is pushed
-  // there. Every migration costs the task costs.migration of CPU time (cold caches) when
-  // it next runs.
+  // Real-time and deadline tasks also move by priority (Linux's push and pull): after a
+  // preemption, such a task that could run at once on another CPU (idle, or running a
+  // task it outranks: a lower class, a lower real-time priority, a later deadline) is
+  // pushed there; and a CPU about to pick pulls the best such task waiting elsewhere if
+  // it outranks everything of those classes it has. Together they run the m best real-
+  // time tasks on m CPUs (global fixed priority, global EDF), within the affinity masks.
+  // Every migration costs the task costs.migration of CPU time (cold caches) when it next
+  // runs.
   /// Pulls one task to `rq` if another CPU has `min_surplus` more runnable tasks; true if
   /// it did.
   bool pull_one(RunQueue& rq, std::uint64_t min_surplus, sim::Tick now);
@@ -181,10 +186,25 @@ class Scheduler {
   /// A CPU where `task` (real-time or deadline, runnable, off its CPU) would run at once,
   /// other than its own; its own when there is none.
   unsigned push_target(const Task& task) const;
+  /// Real-time pull (Linux's pull_rt_task / pull_dl_task), before `rq` picks: the best
+  /// real-time or deadline task waiting on another CPU (queued there, not running, not
+  /// about to preempt there, allowed here) moves here if it outranks everything `rq` has
+  /// of those classes. True if one moved.
+  bool pull_realtime(RunQueue& rq, sim::Tick now);
+  /// Whether `a` should run before `b`: a higher class, or the same class's preference.
+  bool outranks(const Task& a, const Task& b) const;
+  bool is_realtime_rank(const Task& task) const { return rank_of(task.se.sched_class) < kFairRank; }
+  /// Counts a real-time or deadline task into (+1) or out of (-1) `rq`'s rt_queued.
+  void count_realtime(RunQueue& rq, int delta);
+
+  static constexpr std::size_t kFairRank = static_cast<std::size_t>(ClassRank::kFair);
 
   KernelCore& kernel_;
   std::array<std::unique_ptr<SchedClass>, kClassCount> classes_;
   std::vector<RunQueue> rqs_;
+  /// Run queues with two or more real-time or deadline tasks: only then can a pull find
+  /// one waiting.
+  unsigned rt_overloaded_ = 0;
 };
 
 }  // namespace ossim::kernel
