@@ -81,6 +81,15 @@ void Cpu::on_run_event() {
 
 void Cpu::interrupt_requested() {
   interrupt_pending_ = true;
+  if (state_ == CpuState::kComputing) {
+    // The computation stops where the interrupt arrives (not before the clock), and the
+    // CPU takes it at that boundary.
+    if (interrupts_enabled() && apic_.has_deliverable()) {
+      const sim::Tick at = std::max(engine_.now(), clock_);
+      if (at < run_event_.when()) engine_.reschedule(run_event_, at);
+    }
+    return;
+  }
   if (state_ != CpuState::kHalted || !interrupts_enabled()) return;
   // Wake from HLT at the time the interrupt arrives.
   if (engine_.now() > clock_) {
@@ -283,6 +292,21 @@ bool Cpu::try_write_memory(mmu::VirtAddr address, const void* in, std::size_t by
                                    kNoFault);
 }
 
+Cpu& Cpu::lock_for_update(mmu::VirtAddr address, std::size_t bytes, mmu::PhysAddr& physical) {
+  Cpu* cpu = this;
+  // A misaligned atomic could span two pages, and then it would need two translations
+  // with a fault possible between them; hardware that detects split locks refuses them
+  // too. The fault is retried like any other, so only a handler that ends the context
+  // (a kernel's SIGSEGV) gets past it.
+  for (std::uint32_t faults = 0; address % bytes != 0; ++faults) {
+    if (faults >= cpu->fault_retry_limit_) {
+      cpu->shutdown(fmt::format("no progress: misaligned atomic access at {:#x}", address));
+    }
+    cpu = &cpu->raise(vector::kGeneralProtection, 0);
+  }
+  return *cpu->translate_or_fault(address, mmu::AccessType::kWrite, false, kNoFault, physical);
+}
+
 void Cpu::fetch(mmu::VirtAddr address) {
   Cpu& cpu = at_boundary();
   mmu::PhysAddr ignored = 0;
@@ -298,12 +322,17 @@ void Cpu::compute(std::uint64_t cycles) {
   while (cycles > 0) {
     cpu = &cpu->sync_before_advancing();
     const sim::Tick limit = cpu->sync_limit();
-    // Run up to the next event. One due at exactly this clock now comes after the CPU
-    // (it was resumed at this time, see sync_before_advancing): run a cycle past it.
-    std::uint64_t chunk = cycles;
-    if (limit != sim::kTickNever) chunk = std::min(cycles, limit <= cpu->clock_ ? 1 : cpu->cycles_until(limit));
-    cpu->advance(chunk);
-    cycles -= chunk;
+    if (limit == sim::kTickNever || cycles <= cpu->cycles_until(limit)) {
+      cpu->advance(cycles);  // nothing due before it ends
+      return;
+    }
+    // Events due meanwhile: the engine runs them while the CPU computes.
+    const sim::Tick target = sim::tick_add(cpu->clock_, cpu->cycles_to_ticks(cycles) + 1);
+    cpu = &cpu->compute_until(target);
+    const sim::Tick reached = cpu->engine_.now();
+    const std::uint64_t done = reached <= cpu->clock_ ? 0 : std::min(cycles, cpu->cycles_until(reached));
+    cpu->advance(done);
+    cycles -= done;
     if (cycles > 0) cpu = &cpu->at_boundary();
   }
 }
@@ -312,16 +341,34 @@ void Cpu::compute_for(sim::Tick duration) {
   Cpu* cpu = &at_boundary();
   while (duration > 0) {
     cpu = &cpu->sync_before_advancing();
-    const sim::Tick limit = cpu->sync_limit();
-    // As in compute(): an event due at exactly this clock now comes after the CPU.
+    const sim::Tick target = sim::tick_add(cpu->clock_, duration);
     sim::Tick chunk = duration;
-    if (limit != sim::kTickNever) chunk = std::min(duration, limit <= cpu->clock_ ? 1 : limit - cpu->clock_);
+    if (target > cpu->sync_limit()) {
+      // Events due meanwhile: the engine runs them while the CPU computes.
+      cpu = &cpu->compute_until(target);
+      const sim::Tick reached = cpu->engine_.now();
+      chunk = reached <= cpu->clock_ ? 0 : std::min(duration, reached - cpu->clock_);
+    }
     cpu->clock_ += chunk;
     cpu->stats_.busy_cycles += static_cast<std::uint64_t>(static_cast<unsigned __int128>(chunk) * cpu->frequency_hz_ /
                                                           sim::kSecond);
     duration -= chunk;
     if (duration > 0) cpu = &cpu->at_boundary();
   }
+}
+
+sim::Tick Cpu::engine_now() const { return engine_.now(); }
+
+Cpu& Cpu::compute_until(sim::Tick target) {
+  assert(target > clock_);
+  Context& self = *current_;
+  state_ = CpuState::kComputing;
+  ++stats_.engine_syncs;
+  engine_.schedule(run_event_, target);
+  engine_.fibers().switch_to(engine_.fibers().host());
+  Cpu& cpu = self.cpu();
+  cpu.state_ = CpuState::kRunning;
+  return cpu;
 }
 
 std::uint64_t Cpu::divide(std::uint64_t dividend, std::uint64_t divisor) {

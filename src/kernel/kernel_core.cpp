@@ -7,6 +7,7 @@
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/page_cache.hpp"
 #include "kernel/sched/deadline.hpp"
 #include "kernel/sched/policy_registry.hpp"
 #include "kernel/sched/realtime.hpp"
@@ -27,6 +28,7 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
                         std::make_unique<RtClass>(*scheduler_, machine_.cpu_count(), config_.scheduler));
   scheduler_->set_class(Scheduler::ClassRank::kFair,
                         make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
+  page_cache_pool_ = std::make_unique<PageCachePool>(PageCachePool{machine_.memory(), machine_.frames()});
   vfs_ = std::make_unique<Vfs>(*this);
 }
 

@@ -8,8 +8,9 @@
 //            return-to-user path (need_resched, signals)
 //   task/    Task, the pid table, fork/clone, exit, wait, exec
 //   sched/   the scheduling core and its policy classes
-//   mm/      address spaces: VMAs, demand paging, copy-on-write, brk, mmap
+//   mm/      address spaces: VMAs, demand paging, copy-on-write, brk, mmap; the page cache
 //   fs/      VFS, ramfs, devices, pipes, open-file and fd tables
+//   ipc/     futexes: the wait queues behind user-space locks
 //   time/    sleeps and clocks
 //   boot/    idle tasks, init, power-off
 //
@@ -28,6 +29,7 @@
 #include "ossim/machine/machine.hpp"
 #include "ossim/mmu/page_table.hpp"
 #include "kernel/fs/devices.hpp"
+#include "kernel/ipc/futex.hpp"
 #include "kernel/result.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "kernel/task/task.hpp"
@@ -40,6 +42,7 @@ class Trace;
 namespace ossim::kernel {
 
 class Vfs;
+struct PageCachePool;
 class Inode;
 
 /// A syscall's view of its call: the calling task, its CPU and the six arguments.
@@ -68,7 +71,10 @@ class KernelCore final : public user::CodeRegistry {
   const CostModel& costs() const { return config_.costs; }
   Scheduler& scheduler() { return *scheduler_; }
   Vfs& vfs() { return *vfs_; }
+  /// Where every page cache (files, anonymous shared memory) takes its frames from.
+  PageCachePool& page_cache_pool() { return *page_cache_pool_; }
   ConsoleState& console_state() { return console_; }
+  FutexTable& futexes() { return futexes_; }
   sim::Trace* trace() { return trace_; }
   trace::Tracks& trace_tracks() { return trace_tracks_; }
   KernelStats& stats() { return stats_; }
@@ -186,8 +192,10 @@ class KernelCore final : public user::CodeRegistry {
   cpu::VectorTable vectors_;
   std::unique_ptr<mmu::PageTable> kernel_page_table_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<PageCachePool> page_cache_pool_;  // before vfs_: outlives every inode's cache
   std::unique_ptr<Vfs> vfs_;
   ConsoleState console_;
+  FutexTable futexes_;  // before tasks_: a task unwound at teardown leaves its futex queue
   std::map<std::string, Program> programs_;
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
   std::map<pid_t, TaskInfo> reaped_;

@@ -136,6 +136,7 @@ void page_fault(KernelCore& kernel, Task& task, cpu::Cpu& cpu, std::uint64_t add
     const sim::TraceName kind = outcome == FaultOutcome::kMinor   ? sim::TraceName("minor")
                                 : outcome == FaultOutcome::kMajor ? sim::TraceName("major")
                                 : outcome == FaultOutcome::kSegv  ? sim::TraceName("segv")
+                                : outcome == FaultOutcome::kBus   ? sim::TraceName("sigbus")
                                                                   : sim::TraceName("oom");
     const sim::TrackId track = task.idle ? kernel.trace_tracks().cpu(*trace, cpu.id()) : task_track(*trace, task);
     trace->instant(TraceCategory::kFault, track, now, "page_fault",

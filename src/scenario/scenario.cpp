@@ -234,8 +234,10 @@ void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
 std::span<const std::string_view> inline_params(std::string_view kind) {
   static constexpr std::string_view kJob[] = {"cpu_ms", "io_every_ms", "io_ms"};
   static constexpr std::string_view kPeriodic[] = {"period_ms", "wcet_ms", "deadline_ms", "jobs"};
+  static constexpr std::string_view kRtApp[] = {"phases", "loop"};
   if (kind == "job") return kJob;
   if (kind == "periodic") return kPeriodic;
+  if (kind == "rtapp") return kRtApp;
   return {};
 }
 
@@ -451,13 +453,18 @@ Scenario parse_scenario(const nlohmann::json& document) {
   }
   if (scenario.run.end == sim::kTickNever) {
     // Without an end, the run lasts until every workload task has finished: a periodic
-    // task must then have a number of jobs.
+    // task must then have a number of jobs, an rtapp task a number of loops.
     for (std::size_t i = 0; i < scenario.workloads.size(); ++i) {
       const WorkloadEntry& entry = scenario.workloads[i];
-      if (entry.kind == "periodic" && entry.count > 0 && entry.params.value("jobs", std::uint64_t{0}) == 0) {
+      if (entry.count == 0) continue;
+      if (entry.kind == "periodic" && entry.params.value("jobs", std::uint64_t{0}) == 0) {
         throw ScenarioError(fmt::format("workloads[{}].jobs: a periodic task releasing jobs until the run ends "
                                         "needs run.end_ms",
                                         i));
+      }
+      if (entry.kind == "rtapp" && entry.params.value("loop", std::uint64_t{1}) == 0) {
+        throw ScenarioError(
+            fmt::format("workloads[{}].loop: a task looping until the run ends needs run.end_ms", i));
       }
     }
   }

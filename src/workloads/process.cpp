@@ -164,6 +164,16 @@ int Process::sleep_until(sim::Tick when) {
       syscall(sys::nr::clock_nanosleep, sys::kClockMonotonic, sys::kTimerAbstime, scratch.base(), 0));
 }
 
+int Process::futex_wait(VirtAddr address, std::uint32_t expected, std::optional<sim::Tick> timeout, bool private_futex) {
+  const int op = sys::kFutexWait | (private_futex ? sys::kFutexPrivateFlag : 0);
+  if (!timeout) return static_cast<int>(futex(address, op, expected));
+  const sys::timespec relative{static_cast<std::int64_t>(*timeout / sim::kSecond),
+                               static_cast<std::int64_t>((*timeout % sim::kSecond) / sim::kNanosecond)};
+  Scratch scratch(*this, sizeof(relative));
+  store(scratch.base(), relative);
+  return static_cast<int>(futex(address, op, expected, scratch.base()));
+}
+
 int Process::sched_setscheduler(sys::pid_t pid, int policy, int priority) {
   Scratch scratch(*this, sizeof(sys::sched_param));
   store(scratch.base(), sys::sched_param{priority});
@@ -282,6 +292,13 @@ int Process::unlink(std::string_view path) {
   Scratch scratch(*this, c_string_bytes(path));
   return with_path(*this, path, scratch.base(),
                    [&](VirtAddr at) { return static_cast<int>(syscall(sys::nr::unlink, at)); });
+}
+
+int Process::truncate(std::string_view path, std::int64_t length) {
+  Scratch scratch(*this, c_string_bytes(path));
+  return with_path(*this, path, scratch.base(), [&](VirtAddr at) {
+    return static_cast<int>(syscall(sys::nr::truncate, at, static_cast<std::uint64_t>(length)));
+  });
 }
 
 int Process::mkdir(std::string_view path, sys::mode_t mode) {

@@ -17,7 +17,8 @@ namespace ossim::workloads {
   X(memory_toucher)               \
   X(sleep_loop)                   \
   X(job)                          \
-  X(periodic)
+  X(periodic)                     \
+  X(rtapp)
 // clang-format on
 
 #define OSSIM_DECLARE_WORKLOAD(name) const CannedWorkload& name##_workload();

@@ -20,6 +20,7 @@
 /// operation. An exception with no handler becomes a double fault, and one during a double
 /// fault shuts the CPU down (a triple fault): the CPU stops, the simulation goes on.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -63,6 +64,7 @@ enum class CpuState : std::uint8_t {
   kOff,       // nothing to run
   kRunning,   // executing, or waiting for the engine to reach its clock
   kHalted,    // HLT: asleep until an interrupt
+  kComputing, // in a computation that outlasts the next event: the engine runs meanwhile
   kShutdown,  // triple fault: stopped for good
 };
 
@@ -93,7 +95,12 @@ class Cpu final : public dev::InterruptTarget {
   CpuState state() const { return state_; }
   const std::string& shutdown_reason() const { return shutdown_reason_; }
   /// The CPU's local clock: the time of the operation it is executing or will execute.
-  sim::Tick now() const { return clock_; }
+  /// In a computation the engine runs through (kComputing), the engine's time: the
+  /// computation has got that far.
+  sim::Tick now() const {
+    if (state_ == CpuState::kComputing) [[unlikely]] return std::max(clock_, engine_now());
+    return clock_;
+  }
   std::uint64_t frequency_hz() const { return frequency_hz_; }
   sim::Tick cycles_to_ticks(std::uint64_t cycles) const;
 
@@ -154,6 +161,35 @@ class Cpu final : public dev::InterruptTarget {
   bool try_write_memory(mmu::VirtAddr address, const void* in, std::size_t bytes);
   /// An instruction fetch at `address` (sets rip): translated with execute permission.
   void fetch(mmu::VirtAddr address);
+
+  /// Locked read-modify-write operations, like x86's LOCK CMPXCHG, XCHG and LOCK XADD.
+  /// Each is one operation: one instruction boundary before it, one translation for
+  /// writing (so it faults as a store would: a write to a read-only or copy-on-write page
+  /// faults first, even when a compare-exchange ends up writing back the same value), and
+  /// no boundary between the read and the write, so no other CPU runs in between. That is
+  /// what makes them atomic. `T` is an integer of 1, 2, 4 or 8 bytes at an address aligned
+  /// to its size (as C++ atomics require); a misaligned one raises #GP and, like any
+  /// fault, is retried after the handler returns. Each returns the value the memory held
+  /// before the operation.
+  ///
+  /// atomic_compare_exchange: stores `desired` if the memory holds `expected`.
+  template <typename T>
+  T atomic_compare_exchange(mmu::VirtAddr address, T expected, T desired) {
+    return atomic_update<T>(address, [&](T old) { return old == expected ? desired : old; });
+  }
+  /// atomic_exchange: stores `desired`.
+  template <typename T>
+  T atomic_exchange(mmu::VirtAddr address, T desired) {
+    return atomic_update<T>(address, [&](T) { return desired; });
+  }
+  /// atomic_fetch_add: adds `addend`, wrapping around as two's complement.
+  template <typename T>
+  T atomic_fetch_add(mmu::VirtAddr address, T addend) {
+    using Unsigned = std::make_unsigned_t<T>;
+    return atomic_update<T>(address, [&](T old) {
+      return static_cast<T>(static_cast<Unsigned>(static_cast<Unsigned>(old) + static_cast<Unsigned>(addend)));
+    });
+  }
 
   /// Unsigned division; a zero divisor raises #DE.
   std::uint64_t divide(std::uint64_t dividend, std::uint64_t divisor);
@@ -226,6 +262,15 @@ class Cpu final : public dev::InterruptTarget {
     return *cpu;
   }
   Cpu& boundary_slow();
+  /// A computation from clock_ to `target` that outlasts the next pending event: rather
+  /// than advance in steps to every event (with sync_quantum 0 two computing CPUs would
+  /// leapfrog a cycle at a time), the CPU lets the engine run until `target` (nothing it
+  /// does is visible before then) and is resumed at `target`, or earlier when an
+  /// interrupt it can take arrives (interrupt_requested). Returns with the engine's time
+  /// the time reached; the caller advances the clock by the computation done. The
+  /// context stays on this CPU. Precondition: at a boundary, target > clock_.
+  Cpu& compute_until(sim::Tick target);
+  sim::Tick engine_now() const;
   /// HLT's sleep: hands control to the engine until an interrupt wakes the CPU, then takes
   /// it. Precondition: at a boundary, privileged.
   void sleep_until_interrupt();
@@ -274,6 +319,25 @@ class Cpu final : public dev::InterruptTarget {
   /// Returns false only for an access a handler aborted, when `may_abort`.
   bool access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
                    bool may_abort, std::uint32_t first_fault);
+  /// The common part of the atomic operations: checks the alignment, translates for a
+  /// write (delivering faults until it succeeds), then reads, applies `update` and writes
+  /// back with no boundary in between.
+  template <typename T, typename Update>
+  T atomic_update(mmu::VirtAddr address, Update&& update) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+    static_assert(sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8);
+    mmu::PhysAddr physical = 0;
+    Cpu& cpu = at_boundary().lock_for_update(address, sizeof(T), physical);
+    T old;
+    cpu.memory_.read_bytes(physical, &old, sizeof(T));
+    const T next = update(old);
+    cpu.memory_.write_bytes(physical, &next, sizeof(T));
+    cpu.advance(cpu.access_cycles(sizeof(T)));
+    return old;
+  }
+  /// An atomic operation's alignment check (#GP) and write translation, with faults
+  /// delivered until it succeeds. Returns the CPU the context is on afterwards.
+  Cpu& lock_for_update(mmu::VirtAddr address, std::size_t bytes, mmu::PhysAddr& physical);
   /// Translates one page for an access, delivering faults until it succeeds. Returns the
   /// CPU the context is on afterwards, or nullptr if a handler aborted the access.
   Cpu* translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool may_abort,

@@ -3,7 +3,7 @@
 /// @file
 /// Flag and constant values of the syscall ABI, with Linux x86-64's values: open flags,
 /// lseek whence, wait options and status encoding, clone flags, signal numbers, mmap
-/// protections and flags, clock ids, priority targets, file types. Named in the house
+/// protections and flags, msync flags, clock ids, priority targets, file types. Named in the house
 /// style (O_CREAT is kOpenCreate): the C names are macros in host headers and would collide.
 
 #include <cstdint>
@@ -102,6 +102,11 @@ inline constexpr int kMapNoReserve = 0x4000;
 inline constexpr int kMapPopulate = 0x8000;
 inline constexpr int kMapFixedNoReplace = 0x100000;
 inline constexpr std::uint64_t kMapFailed = ~std::uint64_t{0};
+
+// msync(2) flags: kMsyncAsync and kMsyncSync exclude each other.
+inline constexpr int kMsyncAsync = 1;       // start writing the dirty pages back; do not wait
+inline constexpr int kMsyncInvalidate = 2;  // invalidate other mappings of the file (a no-op on a coherent cache)
+inline constexpr int kMsyncSync = 4;        // write the dirty pages back before returning
 
 // clock_gettime(2).
 inline constexpr int kClockRealtime = 0;

@@ -39,6 +39,7 @@
   X(13, rt_sigaction)              \
   X(22, pipe)                      \
   X(24, sched_yield)               \
+  X(26, msync)                     \
   X(32, dup)                       \
   X(33, dup2)                      \
   X(35, nanosleep)                 \
@@ -49,6 +50,8 @@
   X(60, exit)                      \
   X(61, wait4)                     \
   X(62, kill)                      \
+  X(76, truncate)                  \
+  X(77, ftruncate)                 \
   X(83, mkdir)                     \
   X(87, unlink)                    \
   X(102, getuid)                   \
@@ -69,6 +72,7 @@
   X(148, sched_rr_get_interval)    \
   X(157, prctl)                    \
   X(186, gettid)                   \
+  X(202, futex)                    \
   X(203, sched_setaffinity)        \
   X(204, sched_getaffinity)        \
   X(228, clock_gettime)            \

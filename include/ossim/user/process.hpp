@@ -14,12 +14,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ossim/sys/flags.hpp"
+#include "ossim/sys/futex.hpp"
 #include "ossim/sys/sched.hpp"
 #include "ossim/sys/syscall_list.hpp"
 #include "ossim/sys/types.hpp"
@@ -80,6 +82,17 @@ class Process {
   void write_memory(VirtAddr address, const void* in, std::size_t bytes) {
     context_->cpu().write_memory(address, in, bytes);
   }
+  /// Atomic read-modify-writes (LOCK CMPXCHG, XCHG, LOCK XADD; see cpu::Cpu): each is one
+  /// instruction, so no other CPU touches the memory between its read and its write.
+  /// `address` must be aligned to sizeof(T). Each returns the value held before.
+  template <typename T>
+  T atomic_compare_exchange(VirtAddr address, T expected, T desired) {
+    return context_->cpu().atomic_compare_exchange<T>(address, expected, desired);
+  }
+  template <typename T>
+  T atomic_exchange(VirtAddr address, T desired) { return context_->cpu().atomic_exchange<T>(address, desired); }
+  template <typename T>
+  T atomic_fetch_add(VirtAddr address, T addend) { return context_->cpu().atomic_fetch_add<T>(address, addend); }
   /// Reads a NUL-terminated string of at most `max_bytes` from simulated memory.
   std::string read_string(VirtAddr address, std::size_t max_bytes = 4096);
   /// The simulated time on this thread's CPU.
@@ -192,6 +205,35 @@ class Process {
   int mprotect(VirtAddr address, std::uint64_t length, int prot) {
     return static_cast<int>(syscall(sys::nr::mprotect, address, length, static_cast<std::uint64_t>(prot)));
   }
+  /// msync: `flags` is sys::kMsyncSync or sys::kMsyncAsync, optionally with
+  /// sys::kMsyncInvalidate. Returns 0 or -errno.
+  int msync(VirtAddr address, std::uint64_t length, int flags) {
+    return static_cast<int>(syscall(sys::nr::msync, address, length, static_cast<std::uint64_t>(flags)));
+  }
+
+  // ---- Futexes -----------------------------------------------------------------------
+  /// futex(2) as the raw syscall: `op` is a sys::kFutex* operation ORed with
+  /// sys::kFutexPrivateFlag and/or sys::kFutexClockRealtime; `timeout_or_val2` is the
+  /// address of a timespec in simulated memory for the waits (0: none) and the count val2
+  /// for the requeues. Returns the kernel's result or -errno.
+  std::int64_t futex(VirtAddr address, int op, std::uint32_t val, std::uint64_t timeout_or_val2 = 0,
+                     VirtAddr address2 = 0, std::uint32_t val3 = 0) {
+    return syscall(sys::nr::futex, address, static_cast<std::uint64_t>(static_cast<std::uint32_t>(op)), val,
+                   timeout_or_val2, address2, val3);
+  }
+  /// FUTEX_WAIT: sleeps while the 32-bit word at `address` holds `expected`, for at most
+  /// `timeout` (relative; none if empty). Returns 0 when woken, -EAGAIN if the word held
+  /// another value, -ETIMEDOUT, -EINTR. `private_futex`: the word is used within this
+  /// process only (kFutexPrivateFlag); pass false for a word in memory shared between
+  /// processes.
+  int futex_wait(VirtAddr address, std::uint32_t expected, std::optional<sim::Tick> timeout = std::nullopt,
+                 bool private_futex = true);
+  /// FUTEX_WAKE: wakes up to `count` tasks waiting on the word at `address`; returns how
+  /// many it woke, or -errno.
+  int futex_wake(VirtAddr address, int count, bool private_futex = true) {
+    return static_cast<int>(futex(address, sys::kFutexWake | (private_futex ? sys::kFutexPrivateFlag : 0),
+                                  static_cast<std::uint32_t>(count)));
+  }
 
   // ---- Files -------------------------------------------------------------------------
   int open(std::string_view path, int flags, sys::mode_t mode = 0);
@@ -219,6 +261,13 @@ class Process {
   /// pipe(): fds[0] is the read end, fds[1] the write end.
   int pipe(int fds[2], int flags = 0);
   int unlink(std::string_view path);
+  /// truncate/ftruncate: sets a regular file's size; bytes past the old end read as zero,
+  /// pages past the new end leave every mapping (touching them raises SIGBUS).
+  int truncate(std::string_view path, std::int64_t length);
+  int ftruncate(int fd, std::int64_t length) {
+    return static_cast<int>(
+        syscall(sys::nr::ftruncate, static_cast<std::uint64_t>(fd), static_cast<std::uint64_t>(length)));
+  }
   int mkdir(std::string_view path, sys::mode_t mode = 0755);
   int stat(std::string_view path, sys::stat& out);
   int fstat(int fd, sys::stat& out);

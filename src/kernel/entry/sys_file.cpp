@@ -1,5 +1,5 @@
 // File syscalls: open/openat, close, read, write, lseek, dup, dup2, pipe, pipe2, mkdir,
-// unlink, stat, fstat. User buffers are moved through a kernel bounce buffer.
+// unlink, stat, fstat, truncate, ftruncate. User buffers are moved through a kernel bounce buffer.
 
 #include <algorithm>
 #include <vector>
@@ -186,6 +186,25 @@ SyscallResult sys_mkdir(SyscallCall& call) {
 SyscallResult sys_unlink(SyscallCall& call) {
   const std::string path = OSSIM_TRY(copy_string_from_user(call.task, call.args[0], Vfs::kPathMax));
   OSSIM_TRY(call.kernel.vfs().unlink(*call.task.fs, call.task.fs->cwd, path, call.cpu().now()));
+  return 0;
+}
+
+SyscallResult sys_truncate(SyscallCall& call) {
+  const std::string path = OSSIM_TRY(copy_string_from_user(call.task, call.args[0], Vfs::kPathMax));
+  const auto length = static_cast<std::int64_t>(call.args[1]);
+  if (length < 0) return Errno::kEINVAL;
+  std::shared_ptr<Inode> inode = OSSIM_TRY(call.kernel.vfs().lookup(*call.task.fs, call.task.fs->cwd, path));
+  OSSIM_TRY(call.kernel.vfs().truncate(*inode, length, call.cpu().now()));
+  return 0;
+}
+
+SyscallResult sys_ftruncate(SyscallCall& call) {
+  const auto length = static_cast<std::int64_t>(call.args[1]);
+  if (length < 0) return Errno::kEINVAL;
+  std::shared_ptr<File> file = OSSIM_TRY(file_of(call, call.args[0]));
+  // Linux answers EINVAL (not EBADF) for a description not open for writing.
+  if (!file->writable() || !file->inode()->is_regular()) return Errno::kEINVAL;
+  OSSIM_TRY(call.kernel.vfs().truncate(*file->inode(), length, call.cpu().now()));
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// Memory syscalls: brk, mmap, munmap, mprotect.
+// Memory syscalls: brk, mmap, munmap, mprotect, msync.
 
 #include "kernel/entry/syscall_table.hpp"
 #include "kernel/fs/file_table.hpp"
@@ -25,18 +25,24 @@ SyscallResult sys_mmap(SyscallCall& call) {
   if (type != sys::kMapShared && type != sys::kMapPrivate) return Errno::kEINVAL;
   if (length == 0) return Errno::kEINVAL;
   std::shared_ptr<Inode> inode;
+  bool may_write = true;
   if ((flags & sys::kMapAnonymous) == 0) {
     std::shared_ptr<File> file = call.task.files ? call.task.files->get(fd) : nullptr;
     if (!file) return Errno::kEBADF;
+    // Access first, then mappability, in Linux's order (do_mmap).
+    if (type == sys::kMapShared && !file->writable()) {
+      if ((prot & sys::kProtWrite) != 0) return Errno::kEACCES;
+      may_write = false;
+    }
     if (!file->readable()) return Errno::kEACCES;
-    if (type == sys::kMapShared && (prot & sys::kProtWrite) != 0 && !file->writable()) return Errno::kEACCES;
     inode = file->inode();
-    if (!inode->is_regular()) return Errno::kENODEV;
-    // Shared file mappings need the page cache (the virtual-memory issue); until then
-    // kMapShared of a file is refused rather than silently made private.
-    if (type == sys::kMapShared) return Errno::kENODEV;
+    // Only files with a page cache can be mapped (not directories, pipes, the console).
+    if (inode->page_cache() == nullptr) return Errno::kENODEV;
+    const std::uint64_t pages = length / mmu::kPageBytes + (length % mmu::kPageBytes != 0 ? 1 : 0);
+    if (offset / mmu::kPageBytes + pages < offset / mmu::kPageBytes) return Errno::kEOVERFLOW;
   }
-  const mmu::VirtAddr mapped = OSSIM_TRY(call.task.mm->mmap(address, length, prot, flags, std::move(inode), offset));
+  const mmu::VirtAddr mapped =
+      OSSIM_TRY(call.task.mm->mmap(address, length, prot, flags, std::move(inode), offset, may_write));
   return static_cast<std::int64_t>(mapped);
 }
 
@@ -49,6 +55,18 @@ SyscallResult sys_munmap(SyscallCall& call) {
 SyscallResult sys_mprotect(SyscallCall& call) {
   if (!call.task.mm) return Errno::kENOMEM;
   OSSIM_TRY(call.task.mm->mprotect(call.args[0], call.args[1], static_cast<int>(call.args[2])));
+  return 0;
+}
+
+SyscallResult sys_msync(SyscallCall& call) {
+  const mmu::VirtAddr address = call.args[0];
+  const std::uint64_t length = call.args[1];
+  const int flags = static_cast<int>(call.args[2]);
+  if ((flags & ~(sys::kMsyncAsync | sys::kMsyncInvalidate | sys::kMsyncSync)) != 0) return Errno::kEINVAL;
+  if ((flags & sys::kMsyncAsync) != 0 && (flags & sys::kMsyncSync) != 0) return Errno::kEINVAL;
+  if ((address & (mmu::kPageBytes - 1)) != 0) return Errno::kEINVAL;
+  if (!call.task.mm) return Errno::kENOMEM;
+  OSSIM_TRY(call.task.mm->msync(address, length, flags));
   return 0;
 }
 

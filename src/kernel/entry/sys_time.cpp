@@ -8,9 +8,6 @@ namespace ossim::kernel {
 
 namespace {
 
-/// kClockRealtime at boot: 2026-01-01T00:00:00Z (any fixed value keeps runs reproducible).
-constexpr std::int64_t kRealtimeAtBoot = 1'767'225'600;
-
 /// Sleeps (interruptibly) until `deadline`. On a signal: EINTR, with the time left in
 /// `*remaining` if it is not null.
 SyscallResult sleep_until(SyscallCall& call, sim::Tick deadline, mmu::VirtAddr remaining) {
@@ -58,12 +55,7 @@ SyscallResult sys_clock_nanosleep(SyscallCall& call) {
   if (!valid_timespec(request)) return Errno::kEINVAL;
   const sim::Tick now = call.cpu().now();
   if ((flags & sys::kTimerAbstime) == 0) return sleep_until(call, sim::tick_add(now, from_timespec(request)), call.args[3]);
-  if (clock == sys::kClockRealtime) {
-    // In seconds first: the boot date in picoseconds would overflow 64 bits.
-    request.tv_sec -= kRealtimeAtBoot;
-    if (request.tv_sec < 0) request = {};
-  }
-  const sim::Tick deadline = from_timespec(request);
+  const sim::Tick deadline = clock == sys::kClockRealtime ? from_realtime(request) : from_timespec(request);
   // An absolute sleep is not restarted with a remaining time: `rem` is not written.
   return sleep_until(call, std::max(deadline, now), 0);
 }

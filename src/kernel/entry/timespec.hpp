@@ -9,6 +9,10 @@
 
 namespace ossim::kernel {
 
+/// kClockRealtime at boot: 2026-01-01T00:00:00Z (any fixed value keeps runs reproducible).
+/// CLOCK_REALTIME is CLOCK_MONOTONIC plus this many seconds.
+inline constexpr std::int64_t kRealtimeAtBoot = 1'767'225'600;
+
 inline sys::timespec to_timespec(sim::Tick t) {
   return sys::timespec{static_cast<std::int64_t>(t / sim::kSecond),
                        static_cast<std::int64_t>((t % sim::kSecond) / sim::kNanosecond)};
@@ -25,6 +29,15 @@ inline sim::Tick from_timespec(const sys::timespec& value) {
   return static_cast<sim::Tick>(std::min<std::int64_t>(value.tv_sec, static_cast<std::int64_t>(max_seconds))) *
              sim::kSecond +
          static_cast<sim::Tick>(value.tv_nsec) * sim::kNanosecond;
+}
+
+/// A valid absolute CLOCK_REALTIME time as simulated time since boot (CLOCK_MONOTONIC);
+/// a time before boot is boot. In seconds first: the boot date in picoseconds would
+/// overflow 64 bits.
+inline sim::Tick from_realtime(sys::timespec value) {
+  value.tv_sec -= kRealtimeAtBoot;
+  if (value.tv_sec < 0) return 0;
+  return from_timespec(value);
 }
 
 }  // namespace ossim::kernel

@@ -116,6 +116,15 @@ void KernelCore::on_page_fault(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
       }
       force_signal(task, sys::kSigSegv, cpu.now(), &cpu);
       break;
+    case FaultOutcome::kBus:
+      // Past the end of a mapped file: copy_to/from_user fails with EFAULT as on Linux; a
+      // user access gets SIGBUS, delivered like SIGSEGV.
+      if (!from_user) {
+        frame.abort_access = true;
+        return;
+      }
+      force_signal(task, sys::kSigBus, cpu.now(), &cpu);
+      break;
     case FaultOutcome::kOutOfMemory:
       if (!from_user) {
         frame.abort_access = true;

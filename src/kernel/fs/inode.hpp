@@ -4,7 +4,9 @@
 //   fd table (FileTable, per process or shared by kCloneFiles)
 //     -> open file descriptions (File: offset, flags; shared after fork and dup)
 //       -> inodes (Inode: type, size, data; one per file, however often it is opened)
-//         -> a file system's storage (ramfs keeps bytes in host memory)
+//         -> the inode's page cache (mm/page_cache.hpp), in simulated frames
+//           -> a file system's storage through its BackingStore hooks (ramfs has none:
+//              its files' data is only in the page cache)
 // Directories map names to inodes; the Vfs resolves paths through them.
 //
 // An Inode is what stat() describes. Opening it gives a File whose read/write behaviour
@@ -24,6 +26,7 @@
 namespace ossim::kernel {
 
 class File;
+class PageCache;
 
 class Inode : public std::enable_shared_from_this<Inode> {
  public:
@@ -44,7 +47,12 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// the end return fewer bytes (0 at or past it).
   virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out);
   virtual Result<std::size_t> write_at(std::uint64_t offset, std::span<const std::byte> in);
+  /// Sets the size: pages past it are dropped (and unmapped from every mapping), bytes
+  /// added read as zero. EINVAL for inodes without data; EFBIG past the file-size limit.
   virtual Status truncate(std::uint64_t size);
+  /// The page cache holding the file's data (Linux's i_mapping): what mmap maps. nullptr
+  /// for inodes that cannot be mapped (directories, pipes, the console): mmap gives ENODEV.
+  virtual PageCache* page_cache() { return nullptr; }
   /// A directory's entry `name` ("." and ".." included), or nullptr (also for
   /// non-directories).
   virtual std::shared_ptr<Inode> lookup(const std::string& name);

@@ -8,6 +8,7 @@
 #include "kernel/fs/file.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/page_cache.hpp"
 
 namespace ossim::kernel {
 
@@ -108,9 +109,10 @@ std::shared_ptr<Inode> ProcRoot::lookup(const std::string& name) {
     return std::make_shared<ProcFile>(ino() * 16 + 1, [&kernel] {
       const std::uint64_t total_kb = kernel.machine().frames().managed_frames() * 4;
       const std::uint64_t free_kb = kernel.machine().frames().free_frames() * 4;
+      const std::uint64_t cached_kb = kernel.page_cache_pool().cached_pages * 4;
       return fmt::format("MemTotal:\t{:8} kB\nMemFree:\t{:8} kB\nCached:\t{:8} kB\nSwapTotal:\t{:8} kB\n"
                          "SwapFree:\t{:8} kB\n",
-                         total_kb, free_kb, 0, 0, 0);
+                         total_kb, free_kb, cached_kb, 0, 0);
     });
   }
   // A number names a process (a thread-group leader that has not been reaped).

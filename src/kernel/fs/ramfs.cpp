@@ -1,7 +1,6 @@
 #include "kernel/fs/ramfs.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace ossim::kernel {
 
@@ -11,23 +10,32 @@ constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 32;
 }  // namespace
 
 Result<std::size_t> RamFile::read_at(std::uint64_t offset, std::span<std::byte> out) {
-  if (offset >= data_.size()) return std::size_t{0};
-  const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), data_.size() - offset));
-  std::memcpy(out.data(), data_.data() + offset, bytes);
-  return bytes;
+  if (offset >= size_) return std::size_t{0};
+  const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size_ - offset));
+  return cache_.read(offset, out.first(bytes));
 }
 
 Result<std::size_t> RamFile::write_at(std::uint64_t offset, std::span<const std::byte> in) {
   if (in.empty()) return std::size_t{0};
   if (offset >= kMaxFileBytes || in.size() > kMaxFileBytes - offset) return Errno::kEFBIG;
-  if (offset + in.size() > data_.size()) data_.resize(offset + in.size());
-  std::memcpy(data_.data() + offset, in.data(), in.size());
-  return in.size();
+  // A shared mapping may have stored past the end in the last page; the file grows over
+  // zeros, not over those bytes.
+  if (offset > size_) cache_.zero_page_tail(size_);
+  const std::size_t done = OSSIM_TRY(cache_.write(offset, in));
+  size_ = std::max<std::uint64_t>(size_, offset + done);
+  return done;
 }
 
 Status RamFile::truncate(std::uint64_t size) {
   if (size > kMaxFileBytes) return Errno::kEFBIG;
-  data_.resize(size);
+  // The size first, as Linux's truncate_setsize: a fault racing the cut sees the new end.
+  const std::uint64_t old_size = size_;
+  size_ = size;
+  if (size > old_size) {
+    cache_.zero_page_tail(old_size);
+  } else if (size < old_size) {
+    cache_.truncate(size);
+  }
   return {};
 }
 

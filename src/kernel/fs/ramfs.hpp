@@ -1,27 +1,36 @@
 #pragma once
 
-// ramfs: a file system whose files and directories live in host memory, like Linux's
-// ramfs/tmpfs. It is the root file system of the modelled kernel.
+// ramfs: a file system whose files and directories live in memory, like Linux's
+// ramfs/tmpfs. It is the root file system of the modelled kernel. A file's data lives
+// only in its page cache, in simulated frames (MemoryOnlyStore: nothing behind the pages,
+// never evicted); the frames go back to the allocator when the file is truncated or the
+// inode goes (last link, last open file and last mapping gone).
 
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "kernel/fs/inode.hpp"
+#include "kernel/mm/backing_store.hpp"
+#include "kernel/mm/page_cache.hpp"
 
 namespace ossim::kernel {
 
 class RamFile final : public Inode {
  public:
-  RamFile(std::uint64_t ino, sys::mode_t permissions) : Inode(ino, sys::kTypeRegular | (permissions & 07777)) {}
-  std::uint64_t size() const override { return data_.size(); }
+  RamFile(std::uint64_t ino, sys::mode_t permissions, PageCachePool& pool)
+      : Inode(ino, sys::kTypeRegular | (permissions & 07777)), cache_(pool, store_) {}
+  std::uint64_t size() const override { return size_; }
   Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override;
+  /// ENOMEM when no frame is left for a new page (a short count if some bytes went in).
   Result<std::size_t> write_at(std::uint64_t offset, std::span<const std::byte> in) override;
   Status truncate(std::uint64_t size) override;
+  PageCache* page_cache() override { return &cache_; }
 
  private:
-  std::vector<std::byte> data_;
+  std::uint64_t size_ = 0;
+  MemoryOnlyStore store_;  // before cache_, which uses it
+  PageCache cache_;
 };
 
 class RamDirectory final : public Inode {

@@ -85,7 +85,7 @@ Result<std::shared_ptr<File>> Vfs::open(const FsContext& fs, const std::shared_p
     if (inode && (flags & sys::kOpenExclusive) != 0) return Errno::kEEXIST;
     if (!inode) {
       if (path.back() == '/') return Errno::kEISDIR;
-      auto file = std::make_shared<RamFile>(next_ino(), mode & ~fs.umask);
+      auto file = std::make_shared<RamFile>(next_ino(), mode & ~fs.umask, kernel_.page_cache_pool());
       file->atime = file->mtime = file->ctime = now;
       OSSIM_TRY(dir->link(name, file));
       dir->mtime = dir->ctime = now;
@@ -124,11 +124,20 @@ Status Vfs::unlink(const FsContext& fs, const std::shared_ptr<Inode>& start, std
   return {};
 }
 
+Status Vfs::truncate(Inode& inode, std::int64_t length, sim::Tick now) {
+  if (length < 0) return Errno::kEINVAL;
+  if (inode.is_directory()) return Errno::kEISDIR;
+  if (!inode.is_regular()) return Errno::kEINVAL;
+  OSSIM_TRY(inode.truncate(static_cast<std::uint64_t>(length)));
+  inode.mtime = inode.ctime = now;
+  return {};
+}
+
 Result<std::shared_ptr<Inode>> Vfs::create_file(std::string_view path, std::span<const std::byte> bytes,
                                                 sys::mode_t mode) {
   const FsContext fs = initial_context();
   auto [dir, name] = OSSIM_TRY(lookup_parent(fs, root_, path));
-  auto file = std::make_shared<RamFile>(next_ino(), mode);
+  auto file = std::make_shared<RamFile>(next_ino(), mode, kernel_.page_cache_pool());
   OSSIM_TRY(file->write_at(0, bytes));
   OSSIM_TRY(dir->link(name, file));
   return std::shared_ptr<Inode>(file);

@@ -1,7 +1,7 @@
 #pragma once
 
 // The virtual file system: path resolution from a process's root and working directory,
-// and the operations on names (open with creation, mkdir, unlink, stat). The root is a
+// and the operations on names (open with creation, mkdir, unlink, stat, truncate). The root is a
 // ramfs with /dev (console, null, zero), /bin (executables), /tmp and /sbin.
 
 #include <memory>
@@ -47,6 +47,9 @@ class Vfs {
   Status mkdir(const FsContext& fs, const std::shared_ptr<Inode>& start, std::string_view path, sys::mode_t mode,
                sim::Tick now);
   Status unlink(const FsContext& fs, const std::shared_ptr<Inode>& start, std::string_view path, sim::Tick now);
+  /// truncate(2)'s rules once the inode is found: EINVAL for a negative length or an inode
+  /// that is not a regular file, EISDIR for a directory, EFBIG past the size limit.
+  Status truncate(Inode& inode, std::int64_t length, sim::Tick now);
 
   /// Creates a regular file with `bytes` (for the kernel's own files: executables).
   Result<std::shared_ptr<Inode>> create_file(std::string_view path, std::span<const std::byte> bytes, sys::mode_t mode);

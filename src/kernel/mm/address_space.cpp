@@ -7,6 +7,7 @@
 #include "ossim/sys/flags.hpp"
 #include "kernel/fs/inode.hpp"
 #include "kernel/kernel_core.hpp"
+#include "kernel/mm/page_cache.hpp"
 #include "kernel/mm/shared_memory.hpp"
 
 namespace ossim::kernel {
@@ -49,6 +50,9 @@ AddressSpace::AddressSpace(KernelCore& kernel, std::unique_ptr<mmu::PageTable> t
 
 AddressSpace::~AddressSpace() {
   unmap_pages(0, layout::kUserEnd);
+  for (const auto& [start, vma] : vmas_) {
+    if (PageCache* cache = cache_of(vma)) cache->remove_mapper(*this);
+  }
   // Stale translations tagged with our PCID must not outlive us: the PCID is reused.
   for (unsigned cpu = 0; cpu < kernel_.machine().cpu_count(); ++cpu) {
     if ((tlb_cpus_ >> (cpu % 64)) & 1) {
@@ -87,9 +91,30 @@ Status AddressSpace::insert_vma(Vma vma) {
   auto next = vmas_.lower_bound(vma.start);
   if (next != vmas_.end() && next->second.start < vma.end) return Errno::kEEXIST;
   if (next != vmas_.begin() && std::prev(next)->second.end > vma.start) return Errno::kEEXIST;
+  emplace_vma(std::move(vma));
+  return {};
+}
+
+void AddressSpace::emplace_vma(Vma vma) {
+  if (PageCache* cache = cache_of(vma)) cache->add_mapper(*this);
   const VirtAddr start = vma.start;
   vmas_.emplace(start, std::move(vma));
-  return {};
+}
+
+std::map<VirtAddr, Vma>::iterator AddressSpace::erase_vma(std::map<VirtAddr, Vma>::iterator it) {
+  if (PageCache* cache = cache_of(it->second)) cache->remove_mapper(*this);
+  return vmas_.erase(it);
+}
+
+PageCache* AddressSpace::cache_of(const Vma& vma) {
+  if (vma.file) return vma.file->page_cache();
+  if (vma.shared_memory) return &vma.shared_memory->cache();
+  return nullptr;
+}
+
+std::uint64_t AddressSpace::cache_index(const Vma& vma, VirtAddr page) {
+  const std::uint64_t base = vma.file ? vma.file_offset : vma.shared_offset;
+  return (base + (page - vma.start)) / kPageBytes;
 }
 
 Result<VirtAddr> AddressSpace::find_free_area(std::uint64_t length) const {
@@ -119,11 +144,11 @@ void AddressSpace::split_at(VirtAddr address) {
   tail.shared_offset = vma.shared_offset + head_bytes;
   vma.end = address;
   vma.file_bytes = std::min(vma.file_bytes, head_bytes);
-  vmas_.emplace(address, std::move(tail));
+  emplace_vma(std::move(tail));
 }
 
 Result<VirtAddr> AddressSpace::mmap(VirtAddr hint, std::uint64_t length, int prot, int flags,
-                                    std::shared_ptr<Inode> file, std::uint64_t offset) {
+                                    std::shared_ptr<Inode> file, std::uint64_t offset, bool may_write) {
   if (length == 0 || !page_aligned(offset)) return Errno::kEINVAL;
   if (length > layout::kUserEnd) return Errno::kENOMEM;
   length = page_round_up(length);
@@ -158,12 +183,13 @@ Result<VirtAddr> AddressSpace::mmap(VirtAddr hint, std::uint64_t length, int pro
   vma.prot = prot & (sys::kProtRead | sys::kProtWrite | sys::kProtExec);
   vma.shared = (flags & sys::kMapShared) != 0;
   vma.kind = VmaKind::kMmap;
+  vma.may_write = may_write;
   if (file) {
     vma.file = std::move(file);
     vma.file_offset = offset;
     vma.file_bytes = length;
   } else if (vma.shared) {
-    vma.shared_memory = std::make_shared<SharedMemory>(kernel_.machine().memory(), kernel_.machine().frames());
+    vma.shared_memory = std::make_shared<SharedMemory>(kernel_.page_cache_pool());
   }
   OSSIM_TRY(insert_vma(std::move(vma)));
   return address;
@@ -178,7 +204,7 @@ Status AddressSpace::munmap(VirtAddr address, std::uint64_t length) {
   split_at(end);
   unmap_pages(address, end);
   for (auto it = vmas_.lower_bound(address); it != vmas_.end() && it->second.start < end;) {
-    it = vmas_.erase(it);
+    it = erase_vma(it);
   }
   return {};
 }
@@ -190,10 +216,12 @@ Status AddressSpace::mprotect(VirtAddr address, std::uint64_t length, int prot) 
   if (length == 0) return {};
   if (address >= layout::kUserEnd || length > layout::kUserEnd - address) return Errno::kENOMEM;
   const VirtAddr end = address + length;
-  // The whole range must be mapped (ENOMEM otherwise), checked before changing anything.
+  // The whole range must be mapped (ENOMEM otherwise) and may take the new protection
+  // (EACCES), checked before changing anything.
   for (VirtAddr cursor = address; cursor < end;) {
     const Vma* vma = find_vma(cursor);
     if (vma == nullptr) return Errno::kENOMEM;
+    if ((prot & sys::kProtWrite) != 0 && !vma->may_write) return Errno::kEACCES;
     cursor = vma->end;
   }
   split_at(address);
@@ -240,7 +268,7 @@ VirtAddr AddressSpace::brk(VirtAddr requested) {
     auto heap = vmas_.find(page_round_up(brk_start_));
     if (heap != vmas_.end() && heap->second.kind == VmaKind::kHeap) {
       if (new_end <= heap->second.start) {
-        vmas_.erase(heap);
+        erase_vma(heap);
       } else {
         heap->second.end = new_end;
       }
@@ -274,10 +302,67 @@ void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
   for (VirtAddr page : pages) {
     const auto entry = table_->unmap(page);
     if (!entry) continue;
+    // A store through a shared mapping made the page cache's page dirty (zap_pte_range).
+    if ((*entry & pte::kDirty) != 0) {
+      const Vma* vma = find_vma(page);
+      if (vma != nullptr && vma->shared) {
+        if (PageCache* cache = cache_of(*vma)) cache->mark_dirty(cache_index(*vma, page));
+      }
+    }
     put_frame(mmu::frame_of(pte::address(*entry)));
     --resident_pages_;
     flush_page(page);
   }
+}
+
+void AddressSpace::unmap_cache_pages(const PageCache& cache, std::uint64_t first_index) {
+  for (const auto& [start, vma] : vmas_) {
+    if (cache_of(vma) != &cache) continue;
+    const std::uint64_t vma_first = cache_index(vma, vma.start);
+    const std::uint64_t skip = first_index > vma_first ? first_index - vma_first : 0;
+    if (skip >= vma.length() / kPageBytes) continue;
+    unmap_pages(vma.start + skip * kPageBytes, vma.end);
+  }
+}
+
+Status AddressSpace::msync(VirtAddr address, std::uint64_t length, int flags) {
+  if (!page_aligned(address)) return Errno::kEINVAL;
+  length = page_round_up(length);
+  if (address >= layout::kUserEnd || length > layout::kUserEnd - address) return Errno::kENOMEM;
+  const VirtAddr end = address + length;
+  bool hole = false;
+  VirtAddr cursor = address;
+  while (cursor < end) {
+    auto it = vmas_.upper_bound(cursor);
+    if (it != vmas_.begin() && std::prev(it)->second.contains(cursor)) --it;
+    if (it == vmas_.end() || it->second.start >= end) {
+      hole = true;
+      break;
+    }
+    const Vma& vma = it->second;
+    if (vma.start > cursor) hole = true;
+    const VirtAddr from = std::max(cursor, vma.start);
+    const VirtAddr to = std::min(end, vma.end);
+    cursor = to;
+    PageCache* cache = cache_of(vma);
+    if (!vma.shared || cache == nullptr) continue;
+    // Move the D bits to the pages, so that the next store sets D again and is seen.
+    bool cleaned = false;
+    table_->visit_leaves(from, to, [&](VirtAddr page, const mmu::Mapping& mapping) {
+      if ((mapping.entry & pte::kDirty) == 0) return;
+      kernel_.machine().memory().write(mapping.entry_address, mapping.entry & ~pte::kDirty);
+      cache->mark_dirty(cache_index(vma, page));
+      cleaned = true;
+    });
+    if (cleaned) flush_all();
+    if ((flags & sys::kMsyncSync) != 0) {
+      OSSIM_TRY(cache->write_back(cache_index(vma, from), cache_index(vma, to - 1) + 1));
+    }
+    // kMsyncAsync would start the write-back and return: with no flusher yet, the pages
+    // stay dirty until an MS_SYNC, munmap-time write-back or a future flusher takes them.
+  }
+  if (hole) return Errno::kENOMEM;
+  return {};
 }
 
 void AddressSpace::flush_page(VirtAddr address) {
@@ -296,16 +381,59 @@ void AddressSpace::flush_all() {
   }
 }
 
-bool AddressSpace::fill_page(const Vma& vma, VirtAddr page, mmu::FrameNumber frame) {
+FaultOutcome AddressSpace::map_private_copy(const Vma& vma, VirtAddr page, const std::byte* source,
+                                            std::uint64_t copy_bytes) {
   mmu::PhysicalMemory& memory = kernel_.machine().memory();
-  std::byte* host = memory.host(mmu::address_of(frame));
-  std::memset(host, 0, kPageBytes);
-  if (!vma.file) return true;
+  const auto frame = kernel_.machine().frames().allocate(0, reinterpret_cast<std::uintptr_t>(this));
+  if (!frame) return FaultOutcome::kOutOfMemory;
+  std::byte* host = memory.host(mmu::address_of(*frame));
+  if (copy_bytes > 0) std::memcpy(host, source, copy_bytes);
+  std::memset(host + copy_bytes, 0, kPageBytes - copy_bytes);
+  if (!table_->map(page, mmu::address_of(*frame), mmu::PageSize::k4K, pte_flags(vma))) {
+    kernel_.machine().frames().free(*frame);
+    return FaultOutcome::kOutOfMemory;
+  }
+  ++resident_pages_;
+  return FaultOutcome::kMinor;
+}
+
+FaultOutcome AddressSpace::fault_in_cached_page(const Vma& vma, VirtAddr page, bool write) {
+  PageCache& cache = *cache_of(vma);
   const std::uint64_t in_vma = page - vma.start;
-  if (in_vma >= vma.file_bytes) return true;
-  const std::uint64_t bytes = std::min<std::uint64_t>(kPageBytes, vma.file_bytes - in_vma);
-  const auto read = vma.file->read_at(vma.file_offset + in_vma, std::span<std::byte>(host, bytes));
-  return read.ok();
+  // Past file_bytes the VMA is private zeroes (a program's bss in its last data page).
+  if (vma.file && !vma.shared && in_vma >= vma.file_bytes) return map_private_copy(vma, page, nullptr, 0);
+  // Linux's rule: a page that starts at or past the end of the file cannot be touched; the
+  // partial last page reads as zero past the end (the cache keeps that tail zero).
+  if (vma.file && vma.file_offset + in_vma >= vma.file->size()) return FaultOutcome::kBus;
+  auto cached = cache.get(cache_index(vma, page));
+  if (!cached) return cached.error() == Errno::kENOMEM ? FaultOutcome::kOutOfMemory : FaultOutcome::kBus;
+  const CachedPage& cached_page = *cached.value();
+  const std::byte* bytes = cache.bytes(cached_page);
+  if (!vma.shared) {
+    // A page straddling file_bytes, or a first touch that writes: a private copy now
+    // (Linux's do_cow_fault), so the cached page stays the file's.
+    if (in_vma + kPageBytes > vma.file_bytes) return map_private_copy(vma, page, bytes, vma.file_bytes - in_vma);
+    if (write) {
+      const FaultOutcome copied = map_private_copy(vma, page, bytes, kPageBytes);
+      if (copied == FaultOutcome::kMinor) {
+        ++cow_copies_;
+        ++kernel_.stats().cow_faults;
+      }
+      return copied;
+    }
+  }
+  // Map the cached frame: writable for a shared VMA that allows it; read-only with the COW
+  // bit for a private one, whatever its protection, so that neither a write nor a later
+  // mprotect can reach the cached frame (the cache's reference keeps the refcount above 1,
+  // so the COW break always copies).
+  pte::Entry flags = pte_flags(vma);
+  if (!vma.shared) flags = (flags & ~pte::kWritable) | pte::kCopyOnWrite;
+  if (!table_->map(page, mmu::address_of(cached_page.frame), mmu::PageSize::k4K, flags)) {
+    return FaultOutcome::kOutOfMemory;
+  }
+  get_frame(cached_page.frame);
+  ++resident_pages_;
+  return FaultOutcome::kMinor;
 }
 
 FaultOutcome AddressSpace::handle_fault(VirtAddr address, std::uint32_t error_code) {
@@ -346,30 +474,14 @@ FaultOutcome AddressSpace::handle_fault(VirtAddr address, std::uint32_t error_co
     return FaultOutcome::kMinor;
   }
 
-  if (vma->shared_memory) {
-    // Shared anonymous: map the object's page, whoever touched it first.
-    const auto shared = vma->shared_memory->page((vma->shared_offset + (page - vma->start)) / kPageBytes);
-    if (!shared || !table_->map(page, mmu::address_of(*shared), mmu::PageSize::k4K, pte_flags(*vma))) {
-      return FaultOutcome::kOutOfMemory;
-    }
-    get_frame(*shared);
-    ++resident_pages_;
-    return FaultOutcome::kMinor;
-  }
-  const auto frame = kernel_.machine().frames().allocate(0, reinterpret_cast<std::uintptr_t>(this));
-  if (!frame) return FaultOutcome::kOutOfMemory;
-  if (!fill_page(*vma, page, *frame) ||
-      !table_->map(page, mmu::address_of(*frame), mmu::PageSize::k4K, pte_flags(*vma))) {
-    kernel_.machine().frames().free(*frame);
-    return FaultOutcome::kOutOfMemory;
-  }
-  ++resident_pages_;
-  return FaultOutcome::kMinor;
+  if (cache_of(*vma) != nullptr) return fault_in_cached_page(*vma, page, write);
+  // Anonymous private memory is demand-zero.
+  return map_private_copy(*vma, page, nullptr, 0);
 }
 
 Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy() {
   auto child = OSSIM_TRY(create(kernel_));
-  child->vmas_ = vmas_;
+  for (const auto& [start, vma] : vmas_) child->emplace_vma(vma);
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
   mmu::PhysicalMemory& memory = kernel_.machine().memory();

@@ -4,13 +4,18 @@
 // maps them, built lazily by page faults.
 //
 //   - Anonymous memory is demand-zero: a page gets a zeroed frame on its first touch.
-//   - File-backed private pages (program text and data) get a frame filled from the
-//     file on their first touch.
+//   - File-backed pages come from the file's page cache (mm/page_cache.hpp). A shared
+//     mapping maps the cached frame itself, so its stores are the file's bytes. A private
+//     mapping (program text and data too) maps the cached frame read-only with the COW
+//     bit, so it sees later writes to the file, until its own first write to the page
+//     copies it. A page wholly past the end of the file is a SIGBUS.
 //   - fork copies the address space copy-on-write: private pages are shared read-only
 //     with the COW software bit and a frame reference per mapper; the first write by
 //     either side copies the page (or, if no one else maps the frame any more, just makes
-//     it writable). Frame refcounts are exact: one per mapping PTE.
-//   - Shared mappings (kMapShared) share frames writable between parent and child.
+//     it writable). Frame refcounts are exact: one per mapping PTE, plus the page
+//     cache's own on a cached frame.
+//   - Shared mappings (kMapShared) map the frames of a page cache, a file's or anonymous
+//     shared memory's, so every mapper (forked or not) sees the same bytes.
 //
 // TLB coherence: the address space remembers which CPUs may hold translations for it and
 // invalidates on each of them when a mapping is removed or loses permissions (the effect
@@ -27,6 +32,7 @@
 namespace ossim::kernel {
 
 class KernelCore;
+class PageCache;
 
 /// Fixed layout of a user address space (x86-64 Linux without randomisation).
 namespace layout {
@@ -41,6 +47,7 @@ enum class FaultOutcome : std::uint8_t {
   kMinor,     // resolved without I/O
   kMajor,     // resolved, with I/O
   kSegv,      // no mapping or not allowed: kSigSegv
+  kBus,       // a file page wholly past the end of the file, or unreadable: kSigBus
   kOutOfMemory,
 };
 
@@ -70,11 +77,23 @@ class AddressSpace {
   /// The highest free gap of `length` bytes below kMmapTop, or ENOMEM.
   Result<mmu::VirtAddr> find_free_area(std::uint64_t length) const;
 
-  /// mmap of anonymous memory or a file (the syscall has checked fd and flags).
+  /// mmap of anonymous memory or a file (the syscall has checked fd and flags; a file
+  /// must have a page cache). `may_write`: whether mprotect may later add write access.
   Result<mmu::VirtAddr> mmap(mmu::VirtAddr hint, std::uint64_t length, int prot, int flags,
-                             std::shared_ptr<Inode> file, std::uint64_t offset);
+                             std::shared_ptr<Inode> file, std::uint64_t offset, bool may_write = true);
+  /// Shared file pages keep their data in the page cache; the D bits of their PTEs make
+  /// the cached pages dirty, for a disk file system's write-back to find.
   Status munmap(mmu::VirtAddr address, std::uint64_t length);
+  /// EACCES when write access is asked of a VMA that may not have it.
   Status mprotect(mmu::VirtAddr address, std::uint64_t length, int prot);
+  /// msync of [address, address + length) (the syscall has checked the flags): moves the
+  /// dirty bits of shared file pages to their page caches and, with kMsyncSync, writes
+  /// the dirty pages back. ENOMEM if part of the range is unmapped (the mapped rest is
+  /// still synced); EINVAL if `address` is not page aligned.
+  Status msync(mmu::VirtAddr address, std::uint64_t length, int flags);
+  /// Reverse-map callback of PageCache::truncate: unmaps the pages of every VMA on `cache`
+  /// whose page index in the cache is `first_index` or more, private copies included.
+  void unmap_cache_pages(const PageCache& cache, std::uint64_t first_index);
   /// brk: moves the program break; returns the break in effect afterwards (the old one if
   /// the request cannot be met), as the raw Linux syscall does.
   mmu::VirtAddr brk(mmu::VirtAddr requested);
@@ -105,8 +124,19 @@ class AddressSpace {
   /// Invalidates the translation of one page / of everything, on every CPU that may hold it.
   void flush_page(mmu::VirtAddr address);
   void flush_all();
-  /// Fills a fresh frame for the page at `page` of `vma` (zeroes or file bytes).
-  bool fill_page(const Vma& vma, mmu::VirtAddr page, mmu::FrameNumber frame);
+  /// The page cache a VMA maps (a file's, or anonymous shared memory's), or nullptr.
+  static PageCache* cache_of(const Vma& vma);
+  /// The index in cache_of(vma) of the page at `page`.
+  static std::uint64_t cache_index(const Vma& vma, mmu::VirtAddr page);
+  /// Every VMA entering or leaving vmas_ goes through these, keeping the page caches'
+  /// reverse maps exact.
+  void emplace_vma(Vma vma);
+  std::map<mmu::VirtAddr, Vma>::iterator erase_vma(std::map<mmu::VirtAddr, Vma>::iterator it);
+  /// Not-present faults on a page-cache-backed VMA.
+  FaultOutcome fault_in_cached_page(const Vma& vma, mmu::VirtAddr page, bool write);
+  /// Maps a fresh private frame at `page`: zeroes, then the first `copy_bytes` of `source`.
+  FaultOutcome map_private_copy(const Vma& vma, mmu::VirtAddr page, const std::byte* source,
+                                std::uint64_t copy_bytes);
   void get_frame(mmu::FrameNumber frame);
   void put_frame(mmu::FrameNumber frame);
 

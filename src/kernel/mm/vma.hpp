@@ -22,9 +22,14 @@ struct Vma {
   mmu::VirtAddr end = 0;    // one past the last byte
   int prot = 0;             // kProtRead | kProtWrite | kProtExec
   bool shared = false;      // kMapShared: writes are seen by every mapper; no copy-on-write
+  /// Whether mprotect may add kProtWrite: false for a shared mapping of a file opened
+  /// without write access (Linux's VM_MAYWRITE).
+  bool may_write = true;
   VmaKind kind = VmaKind::kMmap;
-  /// File backing: page i of the VMA holds the file's bytes at file_offset + i * 4 KiB,
-  /// up to file_bytes of the VMA; the rest of the page (and of the VMA) reads as zero.
+  /// File backing: page i of the VMA is the file's page-cache page at file_offset + i * 4 KiB
+  /// (shared: that very frame; private: it until the first write copies it), up to
+  /// file_bytes of the VMA; the rest of the page (and of the VMA) is private and reads as
+  /// zero. A page wholly past the file's end cannot be touched (SIGBUS).
   std::shared_ptr<Inode> file;
   std::uint64_t file_offset = 0;
   std::uint64_t file_bytes = 0;

@@ -1,7 +1,9 @@
 // execve: replacing a task's program. Executables are files in the VFS whose header names
 // a registered program; their image is mapped as Linux maps an ELF file: text (r-x) and
-// data (rw-, private) from the file, bss and heap anonymous, and a stack holding argc,
-// argv and envp in the System V x86-64 layout.
+// data (rw-) as private mappings of the file's page cache (every process running the
+// program shares the cached text frames; a data page is copied at its first write), bss
+// and heap anonymous, and a stack holding argc, argv and envp in the System V x86-64
+// layout.
 //
 // Executable file layout:
 //   page 0: ExecutableHeader
@@ -157,7 +159,7 @@ SyscallResult sys_execve(SyscallCall& call) {
   const std::uint64_t data_end = text_end + page_round_up(header.data_bytes);
   const std::uint64_t bss_end = data_end + page_round_up(header.bss_bytes);
   Vma text{.start = layout::kTextBase, .end = text_end, .prot = sys::kProtRead | sys::kProtExec, .kind = VmaKind::kText,
-           .file = inode, .file_offset = kTextOffset, .file_bytes = header.text_bytes};
+           .file = inode, .file_offset = kTextOffset, .file_bytes = page_round_up(header.text_bytes)};
   OSSIM_TRY(mm->insert_vma(std::move(text)));
   if (data_end > text_end) {
     Vma data{.start = text_end, .end = data_end, .prot = sys::kProtRead | sys::kProtWrite, .kind = VmaKind::kData,

@@ -37,6 +37,16 @@ class WaitQueue {
     for (auto& entry : waiters_) fn(*entry.task);
   }
   Task* first() { return waiters_.empty() ? nullptr : waiters_.front().task; }
+  /// Calls `fn(entry)` on the entries, oldest first, while it returns true. `fn` may
+  /// remove the entry it is given (futexes take their waiters off the queue as they wake
+  /// or requeue them), but no other.
+  template <typename Fn>
+  void for_each_entry(Fn&& fn) {
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      WaitQueueEntry& entry = *it++;
+      if (!fn(entry)) return;
+    }
+  }
 
  private:
   boost::intrusive::list<WaitQueueEntry, boost::intrusive::constant_time_size<false>> waiters_;

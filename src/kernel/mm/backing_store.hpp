@@ -1,0 +1,46 @@
+#pragma once
+
+// What a file system supplies to the page cache of each of its files: how a page's bytes
+// come from storage and go back to it (Linux's address_space_operations: read_folio,
+// writepage). The page cache calls these hooks; it never knows where the bytes live.
+//
+// A disk file system's store reads and writes blocks (and may sleep for the I/O: the
+// callers are in task context). A memory-only file system (ramfs, and anonymous shared
+// memory) has no storage behind its pages: the cached pages are the data.
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "ossim/mmu/address.hpp"
+#include "kernel/result.hpp"
+
+namespace ossim::kernel {
+
+class BackingStore {
+ public:
+  virtual ~BackingStore() = default;
+  /// Fills all kPageBytes of `page` with the file's page `index`: the stored bytes, zeros
+  /// for a hole and past the end of the file. An error leaves the page out of the cache.
+  virtual Status read_page(std::uint64_t index, std::span<std::byte> page) = 0;
+  /// Writes the dirty page `index` back to storage; the cache marks it clean on success.
+  virtual Status write_page(std::uint64_t index, std::span<const std::byte> page) = 0;
+  /// Whether a clean page may be dropped under memory pressure and read again later.
+  /// False when the page cache holds the only copy.
+  virtual bool evictable() const = 0;
+};
+
+/// Pages that live only in memory (ramfs, tmpfs without swap, anonymous shared memory):
+/// a page never cached before is a hole and reads as zeros, write-back has nothing to do
+/// (the frame is the storage), and pages are never evicted.
+class MemoryOnlyStore final : public BackingStore {
+ public:
+  Status read_page(std::uint64_t, std::span<std::byte> page) override {
+    std::memset(page.data(), 0, page.size());
+    return {};
+  }
+  Status write_page(std::uint64_t, std::span<const std::byte>) override { return {}; }
+  bool evictable() const override { return false; }
+};
+
+}  // namespace ossim::kernel
