@@ -29,7 +29,10 @@
 /// Workload entries: `kind` names the canned workload (`ossim list`); an entry without it
 /// names the workload with `name` (the older form). The textbook kinds take their
 /// parameters inline (job: cpu_ms, io_every_ms, io_ms; periodic: period_ms, wcet_ms,
-/// deadline_ms, jobs), the others under `params`. "costs": "ideal" also makes the
+/// deadline_ms, jobs; rtapp: phases, loop), the others under `params`. A
+/// `{"kind": "taskset", ...}` entry (tasks, utilisation, period_ms [min, max],
+/// period_granularity_ms, generator, seed, jobs) is a random periodic task set, expanded
+/// here into periodic entries "<name>.0", "<name>.1"... (docs/schedulers.md). "costs": "ideal" also makes the
 /// machine's timing ideal (machine.timing, see with_ideal_timing) unless the machine
 /// section says otherwise, so that a job's times are exactly the textbook's. Every section and key is
 /// optional except schema_version; to_json() writes the scenario back with every default

@@ -21,13 +21,13 @@
 // (equal: it waits its turn). SCHED_FIFO has no slice: it runs until it blocks, yields or
 // is preempted.
 //
-// CPU selection for a waking or new task (the core of Linux's RT push, done at wakeup
-// only): among the CPUs the task may run on, an idle one (its previous CPU first), else
+// CPU selection for a waking or new task (Linux's find_lowest_rq): among the CPUs the task may run on, an idle one (its previous CPU first), else
 // the one whose highest-priority work is the lowest (a CPU running or holding only fair
 // tasks before one running a real-time task of a lower priority...; deadline tasks count
-// above every real-time priority), its previous CPU on a tie. There is no push or pull
-// of already-queued tasks, and no RT throttling (Linux's sched_rt_runtime_us 95 %): a
-// real-time hog starves the fair tasks of its CPU, as on Linux with throttling off.
+// above every real-time priority), its previous CPU on a tie. The core pushes and pulls
+// queued tasks between CPUs by priority (prefers(); Scheduler::pull_realtime). There is
+// no RT throttling (Linux's sched_rt_runtime_us 95 %): a real-time hog starves the fair
+// tasks of its CPU, as on Linux with throttling off.
 //
 // pick_next passes over a queued task that may no longer run on its CPU (its affinity
 // changed while it ran): picking it again would keep the core from switching away, which
