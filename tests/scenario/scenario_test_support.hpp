@@ -24,6 +24,21 @@ inline scenario::Scenario small_scenario(const std::string& workloads, const std
   return scenario::load_scenario_text(text, "test", overrides);
 }
 
+/// Loads and runs a scenario given as JSON text.
+inline scenario::RunResult run_text(const std::string& text) {
+  return scenario::run_scenario(scenario::load_scenario_text(text, "test"));
+}
+
+/// The message a scenario given as JSON text is rejected with; empty if it loads.
+inline std::string error_of(const std::string& text) {
+  try {
+    (void)scenario::load_scenario_text(text, "test");
+  } catch (const scenario::ScenarioError& error) {
+    return error.what();
+  }
+  return "";
+}
+
 /// A directory under the system's temporary directory, empty at the start and removed
 /// when the object goes.
 class ScratchDir {

@@ -9,6 +9,8 @@ namespace {
 
 using namespace ossim;
 using Json = nlohmann::ordered_json;
+using testing::error_of;
+using testing::run_text;
 
 constexpr std::uint64_t kMs = 1'000'000;  // nanoseconds
 
@@ -18,25 +20,11 @@ std::string scenario_with(unsigned cpus, const std::string& workloads, const std
          "}";
 }
 
-scenario::RunResult run_text(const std::string& text) {
-  return scenario::run_scenario(scenario::load_scenario_text(text, "test"));
-}
-
-const Json& only_task(const Json& metrics, const std::string& name) {
+/// The metrics entry of the one task of entry `name`.
+Json only_task(const Json& metrics, const std::string& name) {
   const auto found = testing::tasks_named(metrics, name);
   REQUIRE(found.size() == 1);
-  static Json kept;
-  kept = found.front();
-  return kept;
-}
-
-std::string error_of(const std::string& text) {
-  try {
-    (void)scenario::load_scenario_text(text, "test");
-  } catch (const scenario::ScenarioError& error) {
-    return error.what();
-  }
-  return "";
+  return found.front();
 }
 
 }  // namespace
@@ -47,7 +35,7 @@ TEST_CASE("rtapp: phases run in order, loop times; run_ms is CPU time, sleep and
       1, R"([{"kind": "rtapp", "name": "t", "loop": 2,
               "phases": [{"run_ms": 2}, {"sleep_ms": 3}, {"run_cycles": 3000000}, {"io_ms": 1}, {"yield": true}]}])"));
   REQUIRE(result.halted);
-  const Json& task = only_task(result.metrics, "t");
+  const Json task = only_task(result.metrics, "t");
   // Per loop: 2 ms CPU, 3 ms asleep, 1 ms of cycles at 3 GHz, 1 ms of I/O.
   CHECK(task["cpu_ns"] == 6 * kMs);
   CHECK(task["completion_ns"] == 14 * kMs);
@@ -58,7 +46,7 @@ TEST_CASE("rtapp: nested loops multiply", "[scenario][rtapp]") {
   const scenario::RunResult result = run_text(scenario_with(
       1, R"([{"kind": "rtapp", "name": "t", "loop": 3,
               "phases": [{"loop": 4, "phases": [{"run_ms": 0.5}]}, {"sleep_ms": 1}]}])"));
-  const Json& task = only_task(result.metrics, "t");
+  const Json task = only_task(result.metrics, "t");
   CHECK(task["cpu_ns"] == 6 * kMs);
   CHECK(task["completion_ns"] == 9 * kMs);
 }
@@ -69,7 +57,7 @@ TEST_CASE("rtapp: a timer phase keeps a cadence from the task's start and report
     const scenario::RunResult result = run_text(scenario_with(
         1, R"([{"kind": "rtapp", "name": "p", "arrival_ms": 5, "loop": 3,
                 "phases": [{"run_ms": 2}, {"timer_ms": 10}]}])"));
-    const Json& task = only_task(result.metrics, "p");
+    const Json task = only_task(result.metrics, "p");
     CHECK(task["jobs"] == 3);
     CHECK(task["deadline_misses"] == 0);
     CHECK(task["completion_ns"] == 35 * kMs);  // firings at 15, 25, 35
@@ -78,7 +66,7 @@ TEST_CASE("rtapp: a timer phase keeps a cadence from the task's start and report
   SECTION("overrunning: every job is late, the task goes on at once and keeps the cadence") {
     const scenario::RunResult result = run_text(scenario_with(
         1, R"([{"kind": "rtapp", "name": "p", "loop": 3, "phases": [{"run_ms": 12}, {"timer_ms": 10}]}])"));
-    const Json& task = only_task(result.metrics, "p");
+    const Json task = only_task(result.metrics, "p");
     CHECK(task["jobs"] == 3);
     CHECK(task["deadline_misses"] == 3);
     // Jobs due at 10, 20, 30 complete at 12, 24, 36.

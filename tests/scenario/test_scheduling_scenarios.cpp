@@ -10,19 +10,8 @@ namespace {
 
 using namespace ossim;
 using Json = nlohmann::ordered_json;
-
-scenario::RunResult run_text(const std::string& text) {
-  return scenario::run_scenario(scenario::load_scenario_text(text, "test"));
-}
-
-std::string error_of(const std::string& text) {
-  try {
-    (void)scenario::load_scenario_text(text, "test");
-  } catch (const scenario::ScenarioError& error) {
-    return error.what();
-  }
-  return "";
-}
+using testing::error_of;
+using testing::run_text;
 
 const Json& task_named(const Json& metrics, const std::string& name) {
   for (const Json& task : metrics["tasks"]) {
