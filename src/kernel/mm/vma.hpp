@@ -30,12 +30,12 @@ struct Vma {
   /// (shared: that very frame; private: it until the first write copies it), up to
   /// file_bytes of the VMA; the rest of the page (and of the VMA) is private and reads as
   /// zero. A page wholly past the file's end cannot be touched (SIGBUS).
-  std::shared_ptr<Inode> file;
+  std::shared_ptr<Inode> file = nullptr;
   std::uint64_t file_offset = 0;
   std::uint64_t file_bytes = 0;
   /// Anonymous shared backing (MAP_SHARED | MAP_ANONYMOUS): page i of the VMA is the
   /// object's page shared_offset / 4 KiB + i.
-  std::shared_ptr<SharedMemory> shared_memory;
+  std::shared_ptr<SharedMemory> shared_memory = nullptr;
   std::uint64_t shared_offset = 0;
 
   std::uint64_t length() const { return end - start; }
