@@ -6,6 +6,31 @@
 
 namespace ossim::mmu {
 
+namespace {
+
+/// A way and its replacement stamp, for the search of the oldest way in a set.
+struct Candidate {
+  std::uint64_t stamp;
+  std::size_t way;
+};
+
+/// The first way with the smallest stamp among `n` ways from `first` (n a power of two):
+/// a tournament, so the comparisons form a tree of depth log2(n) of conditional moves
+/// rather than a chain (which way is oldest is not predictable). On equal stamps (only the
+/// zeros of empty ways are equal) the lower way wins.
+template <std::size_t n>
+Candidate oldest_way(const std::uint64_t* stamps, std::size_t first) {
+  if constexpr (n == 1) {
+    return Candidate{stamps[first], first};
+  } else {
+    const Candidate low = oldest_way<n / 2>(stamps, first);
+    const Candidate high = oldest_way<n / 2>(stamps, first + n / 2);
+    return high.stamp < low.stamp ? high : low;
+  }
+}
+
+}  // namespace
+
 Tlb::Tlb(TlbConfig config, sim::RandomStream random)
     : config_(std::move(config)), replacement_(config_.replacement), ways_(config_.ways),
       random_(random) {
@@ -25,7 +50,8 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   pcid_head_.assign(kPcids, kNoWay);
 }
 
-void Tlb::link(std::size_t way, std::uint16_t pcid) {
+// link and unlink are on every fill's path: inline them there.
+[[gnu::always_inline]] inline void Tlb::link(std::size_t way, std::uint16_t pcid) {
   std::uint32_t& head = pcid_head_[pcid % kPcids];
   pcid_prev_[way] = kNoWay;
   pcid_next_[way] = head;
@@ -33,7 +59,7 @@ void Tlb::link(std::size_t way, std::uint16_t pcid) {
   head = static_cast<std::uint32_t>(way);
 }
 
-void Tlb::unlink(std::size_t way) {
+[[gnu::always_inline]] inline void Tlb::unlink(std::size_t way) {
   const std::uint32_t next = pcid_next_[way];
   const std::uint32_t prev = pcid_prev_[way];
   if (prev != kNoWay) {
@@ -53,6 +79,23 @@ void Tlb::remove(std::size_t way) {
   ++stats_.invalidations;
 }
 
+[[gnu::always_inline]] inline void Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  // The key says what the way held, so the old entry is written over without being read
+  // (but for its PCID, to leave that PCID's list).
+  if (keys_[way] != 0) {
+    --resident_[(keys_[way] & 3) - 1];
+    unlink(way);
+  }
+  TlbEntry& target = entries_[way];
+  target = entry;
+  link(way, entry.pcid);
+  target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
+  keys_[way] = key;
+  stamps_[way] = ++clock_;
+  ++resident_[(key & 3) - 1];
+  ++stats_.fills;
+}
+
 void Tlb::insert(const TlbEntry& entry) {
   // A lookup of this page would hit the way replaced: a refill replaces it.
   const std::uint64_t key = key_of(entry.tag, size_index(entry.shift));
@@ -70,10 +113,21 @@ void Tlb::insert_absent(const TlbEntry& entry) {
   // The first empty way, or the way with the oldest stamp (least recently used for LRU,
   // first filled for FIFO). Empty ways have stamp 0 and every filled way a later one, so
   // the first way with the smallest stamp is exactly that choice. Which way is oldest is
-  // not predictable, so the search is written for conditional moves, in two interleaved
-  // halves (even and odd ways) to halve the chain of dependent comparisons.
+  // not predictable, so the search is written for conditional moves: a tournament for 4
+  // and 8 ways, otherwise two interleaved halves (even and odd ways) to halve the chain
+  // of dependent comparisons.
   const std::size_t set = first_way(entry.tag);
   const std::uint64_t* const stamps = &stamps_[set];
+  if (ways_ == 4 || ways_ == 8) {
+    const Candidate oldest = ways_ == 4 ? oldest_way<4>(stamps, 0) : oldest_way<8>(stamps, 0);
+    std::size_t slot = set + oldest.way;
+    if (oldest.stamp != 0) {
+      if (replacement_ == TlbReplacement::kRandom) slot = set + random_.uniform_below(ways_);
+      ++stats_.evictions;
+    }
+    fill(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+    return;
+  }
   std::size_t even = 0;
   std::size_t odd = 1;
   std::uint64_t even_stamp = stamps[0];
@@ -102,23 +156,6 @@ void Tlb::insert_absent(const TlbEntry& entry) {
     ++stats_.evictions;
   }
   fill(slot, entry, key_of(entry.tag, size_index(entry.shift)));
-}
-
-void Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
-  // The key says what the way held, so the old entry is written over without being read
-  // (but for its PCID, to leave that PCID's list).
-  if (keys_[way] != 0) {
-    --resident_[(keys_[way] & 3) - 1];
-    unlink(way);
-  }
-  TlbEntry& target = entries_[way];
-  target = entry;
-  link(way, entry.pcid);
-  target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
-  keys_[way] = key;
-  stamps_[way] = ++clock_;
-  ++resident_[(key & 3) - 1];
-  ++stats_.fills;
 }
 
 void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global) {

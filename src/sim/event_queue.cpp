@@ -12,8 +12,12 @@ constexpr std::uint64_t kMinEpochEvents = 512;
 constexpr std::uint32_t kSortThreshold = 48;
 /// At most this many buckets in one rung (a coarser rung holds more per bucket).
 constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 22;
-/// How many entries beyond the bucket being consumed have their events prefetched.
+/// How many entries beyond those in the bottom have their events prefetched.
 constexpr std::uint32_t kPrefetchDistance = 16;
+/// A refill takes buckets into the bottom until it holds at least this many entries (and
+/// adds no bucket that would take it past kBottomMax).
+constexpr std::uint32_t kBottomTarget = 32;
+constexpr std::uint32_t kBottomMax = 64;
 /// Appends to an epoch fetch the line this many entries past the end.
 constexpr std::size_t kEpochAhead = 8;
 
@@ -142,9 +146,9 @@ void EventQueue::filter(Keep keep) {
         }
         rung.extra[b] = head;
       }
-      rung.prefetched = rung.first[rung.current];
     }
     pool_.swap(spare_pool_);
+    stop_prefetch();
   }
   auto filter_array = [&](std::vector<Entry>& entries) {
     std::size_t out = 0;
@@ -166,6 +170,7 @@ void EventQueue::forget_ranges() {
   bottom_last_ = 0;
   rung_count_ = 0;
   pool_.clear();
+  stop_prefetch();
   for (unsigned e = 0; e < epoch_count_; ++e) epochs_[e].clear();
   epoch_count_ = 0;
   epoch_current_ = 0;
@@ -208,10 +213,12 @@ void EventQueue::insert(const Entry& entry) {
   }
   // The rungs cover consecutive ranges, the innermost (finest) one first in time; the
   // epochs come after the outermost rung, the far array after the epochs.
-  for (unsigned r = rung_count_; r-- > 0;) {
-    if (when <= rungs_[r].last) {
-      push_bucket(rungs_[r], entry);
-      return;
+  if (rung_count_ != 0 && when <= rungs_[0].last) {
+    for (unsigned r = rung_count_; r-- > 0;) {
+      if (when <= rungs_[r].last) {
+        push_bucket(rungs_[r], entry);
+        return;
+      }
     }
   }
   if (epoch_count_ > 0 && when <= epochs_last_) {
@@ -268,30 +275,44 @@ bool EventQueue::refill_bottom() {
       continue;
     }
     const std::uint32_t bucket = rung.current;
-    prefetch_ahead(rung);
     const Tick bucket_start = rung.start + (static_cast<Tick>(bucket) << rung.shift);
     // Everything before this bucket is consumed; a later insertion before it belongs in
     // the bottom. (Rungs start after bottom_last_, so bucket_start > 0.)
     assert(bucket_start > bottom_last_);
     bottom_last_ = bucket_start - 1;
-    if (rung.shift > 0 && rung_count_ < kMaxRungs && bucket_size(rung, bucket) > kSortThreshold) {
+    const std::size_t size = bucket_size(rung, bucket);
+    if (rung.shift > 0 && rung_count_ < kMaxRungs && size > kSortThreshold) {
       split_bucket(rung, bucket);
       continue;
     }
-    sort_bucket_into_bottom(rung, bucket);
+    // Take the following buckets too, up to kBottomTarget entries, stopping before one
+    // that would make the bottom too long to sort by insertion.
+    std::uint32_t end = bucket + 1;
+    std::size_t taken = size;
+    const bool small_buckets = size <= kInsertionSortMax;
+    while (taken < kBottomTarget && end < rung.buckets) {
+      const std::size_t next = bucket_size(rung, end);
+      if (taken + next > kBottomMax || next > kInsertionSortMax) break;
+      taken += next;
+      ++end;
+    }
+    aim_prefetch(rung, rung.first[end]);
+    sort_buckets_into_bottom(rung, bucket, end, small_buckets);
     return true;
   }
 }
 
-void EventQueue::prefetch_ahead(Rung& rung) {
-  // The buckets are consumed in order, and so are their entries; the events they name are
-  // in an order the host cannot predict. Fetch those some entries ahead, each once.
-  const std::uint32_t until =
-      std::min(rung.first[rung.buckets], rung.first[rung.current + 1] + kPrefetchDistance);
-  for (std::uint32_t i = std::max(rung.prefetched, rung.first[rung.current]); i < until; ++i) {
-    __builtin_prefetch(rung.entries[i].event, 1);
-  }
-  rung.prefetched = std::max(rung.prefetched, until);
+void EventQueue::aim_prefetch(Rung& rung, std::uint32_t from) {
+  // Pops move the cursor one entry each, and every entry of the rung up to `from` is in
+  // the bottom or consumed, so once aimed the cursor stays kPrefetchDistance or more
+  // ahead of the pops. It is re-aimed (with a burst of prefetches) only when the pops
+  // move to another rung, or it was stopped.
+  const Entry* const at = rung.entries.data() + from;
+  if (ahead_rung_ == &rung && ahead_ >= at) return;
+  ahead_rung_ = &rung;
+  ahead_ = at;
+  ahead_end_ = rung.entries.data() + rung.first[rung.buckets];
+  for (std::uint32_t i = 0; i < kPrefetchDistance && ahead_ != ahead_end_; ++i) prefetch_event(*ahead_++);
 }
 
 std::size_t EventQueue::bucket_size(const Rung& rung, std::uint32_t bucket) const {
@@ -300,18 +321,25 @@ std::size_t EventQueue::bucket_size(const Rung& rung, std::uint32_t bucket) cons
   return size;
 }
 
-void EventQueue::take_bucket(Rung& rung, std::uint32_t bucket, std::vector<Entry>& out) {
-  out.assign(rung.entries.begin() + rung.first[bucket], rung.entries.begin() + rung.first[bucket + 1]);
-  for (std::uint32_t n = rung.extra[bucket]; n != kNone; n = pool_[n].next) out.push_back(pool_[n].entry);
-  rung.extra[bucket] = kNone;
-  rung.first[bucket] = rung.first[bucket + 1];
-  rung.current = bucket + 1;
+void EventQueue::take_buckets(Rung& rung, std::uint32_t bucket, std::uint32_t end, std::vector<Entry>& out) {
+  out.assign(rung.entries.begin() + rung.first[bucket], rung.entries.begin() + rung.first[end]);
+  rung.current = end;
+  std::uint32_t b = bucket;
+  while (b < end && rung.extra[b] == kNone) ++b;
+  if (b == end) return;  // the usual case: no later arrivals
+  // Later arrivals go after the entries of their own bucket, so that the entries stay in
+  // bucket order (a small rung, covering most pending events, gets many of them).
+  out.resize(rung.first[b] - rung.first[bucket]);
+  for (; b < end; ++b) {
+    out.insert(out.end(), rung.entries.begin() + rung.first[b], rung.entries.begin() + rung.first[b + 1]);
+    for (std::uint32_t n = rung.extra[b]; n != kNone; n = pool_[n].next) out.push_back(pool_[n].entry);
+    rung.extra[b] = kNone;
+  }
 }
 
 void EventQueue::build_rung(Rung& rung, std::uint64_t buckets, const Entry* entries, std::size_t count) {
   rung.buckets = static_cast<std::uint32_t>(buckets);
   rung.current = 0;
-  rung.prefetched = 0;
   rung.extra.assign(buckets, kNone);
   // A counting sort by bucket: counts at b + 2, so that after the prefix sums first[b + 1]
   // is where bucket b starts, and after the scatter where it ends (where b + 1 starts).
@@ -362,6 +390,7 @@ void EventQueue::spread_epoch_into_new_rung(unsigned epoch) {
   Rung& rung = rungs_[0];
   rung_count_ = 1;
   pool_.clear();
+  stop_prefetch();  // the rung's entries are about to be rewritten
   const std::uint64_t count = entries.size();
   const Tick span = last - start;
   unsigned shift = 0;
@@ -388,24 +417,28 @@ void EventQueue::split_bucket(Rung& parent, std::uint32_t bucket) {
   ++stats_.splits;
   const Tick start = parent.start + (static_cast<Tick>(bucket) << parent.shift);
   const Tick last = bucket_last(parent, bucket);
-  take_bucket(parent, bucket, scratch_);
+  take_buckets(parent, bucket, bucket + 1, scratch_);
   const auto count = scratch_.size();
   const unsigned finer = std::min<unsigned>(parent.shift, static_cast<unsigned>(std::bit_width(count) - 1));
   Rung& child = rungs_[rung_count_++];
+  if (ahead_rung_ == &child) stop_prefetch();  // the child's entries are about to be rewritten
   child.start = start;
   child.last = last;
   child.shift = parent.shift - finer;
   build_rung(child, std::uint64_t{1} << finer, scratch_.data(), count);
 }
 
-void EventQueue::sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket) {
-  bottom_last_ = bucket_last(rung, bucket);
-  take_bucket(rung, bucket, bottom_);
+void EventQueue::sort_buckets_into_bottom(Rung& rung, std::uint32_t bucket, std::uint32_t end,
+                                          bool small_buckets) {
+  bottom_last_ = bucket_last(rung, end - 1);
+  take_buckets(rung, bucket, end, bottom_);
   bottom_pos_ = 0;
-  if (bottom_.size() == 1) return;  // the common case
-  if (bottom_.size() <= kInsertionSortMax) {
-    // A few entries (the usual case): an insertion sort, without std::sort's set-up.
+  if (bottom_.size() == 1) return;
+  if (small_buckets) {
+    // The entries are in bucket order, each bucket a handful: an insertion sort moves
+    // each only within its bucket, without std::sort's set-up.
     for (std::size_t i = 1; i < bottom_.size(); ++i) {
+      if (!before(bottom_[i], bottom_[i - 1])) continue;
       const Entry entry = bottom_[i];
       std::size_t j = i;
       for (; j > 0 && before(entry, bottom_[j - 1]); --j) bottom_[j] = bottom_[j - 1];

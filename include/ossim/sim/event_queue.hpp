@@ -12,15 +12,18 @@
 /// insertion. Four tiers hold disjoint, increasing ranges of time:
 ///
 ///   bottom  a short array sorted by (time, sequence): the entries due next
-///   rungs   a stack of bucket arrays, each finer than the one before, each bucket an
-///           unsorted list of entries (nodes in one pool) covering a fixed span of time
+///   rungs   a stack of bucket arrays, each finer than the one before: entries
+///           counting-sorted by bucket, each bucket covering a fixed span of time and
+///           unsorted within (later arrivals on a short list per bucket)
 ///   epochs  up to 64 consecutive wide spans of time, each an unsorted array
 ///   far     an unsorted array of everything later than the epochs cover
 ///
 /// Scheduling appends to an epoch or to the far array, or pushes onto a bucket, or
-/// (rarely) inserts into the short bottom array. When the bottom runs dry, the earliest
-/// non-empty bucket of the innermost rung is sorted into it, or split into a finer rung if
-/// it holds too many entries. When the rungs run dry, the next epoch is spread over a new
+/// (rarely) inserts into the short bottom array. When the bottom runs dry, the next few
+/// buckets of the innermost rung (a few dozen entries) are sorted into it, or the next
+/// bucket is split into a finer rung if it holds too many entries. Taking several buckets
+/// at a time keeps the refill off the path of most pops (a bucket holds about one entry).
+/// When the rungs run dry, the next epoch is spread over a new
 /// rung sized so that a bucket holds about one entry. When the epochs run dry, the far
 /// array is dealt out into new epochs. Every entry moves a bounded number of times, so
 /// schedule, pop, reschedule and cancel are O(1) amortized. Arrays only grow past their
@@ -105,6 +108,8 @@ class EventQueue {
     Event& first = *bottom_[bottom_pos_++].event;
     first.queue_ = nullptr;
     --size_;
+    // One event further on, so that the events are in cache when their turn comes.
+    if (ahead_ != ahead_end_) prefetch_event(*ahead_++);
     if (size_ == 0) {
       become_empty();
     } else if (bottom_pos_ != bottom_.size() && stale_count_ == 0) {
@@ -162,7 +167,6 @@ class EventQueue {
     unsigned shift = 0;       // each bucket covers 2^shift ticks
     std::uint32_t buckets = 0;
     std::uint32_t current = 0;     // first bucket not yet consumed
-    std::uint32_t prefetched = 0;  // entries before this index have had their events prefetched
     std::vector<std::uint32_t> first;  // bucket b is entries[first[b], first[b + 1])
     std::vector<std::uint32_t> extra;  // first node of each bucket's list of later entries
     std::vector<Entry> entries;
@@ -173,6 +177,13 @@ class EventQueue {
     std::uint64_t below;  // its entries have sequences below this
     std::uint64_t count;  // how many of them are left
   };
+
+  /// Fetches the part of an event the queue and its caller touch (from the vtable pointer
+  /// to stale_), which may span two cache lines.
+  static void prefetch_event(const Entry& entry) {
+    __builtin_prefetch(entry.event, 1);
+    __builtin_prefetch(&entry.event->stale_, 1);
+  }
 
   static bool before(const Entry& a, const Entry& b) {
     return a.when < b.when || (a.when == b.when && a.sequence < b.sequence);
@@ -222,17 +233,26 @@ class EventQueue {
     return rung.first[bucket] == rung.first[bucket + 1] && rung.extra[bucket] == kNone;
   }
   std::size_t bucket_size(const Rung& rung, std::uint32_t bucket) const;
-  /// Copies a bucket's entries into `out` (unsorted) and empties it.
-  void take_bucket(Rung& rung, std::uint32_t bucket, std::vector<Entry>& out);
+  /// Copies the entries of buckets [bucket, end) into `out`, in bucket order (unsorted
+  /// within a bucket), and consumes them.
+  void take_buckets(Rung& rung, std::uint32_t bucket, std::uint32_t end, std::vector<Entry>& out);
   /// Makes the bottom non-empty; false when every tier is empty.
   bool refill_bottom();
-  void prefetch_ahead(Rung& rung);
+  /// Points the prefetch cursor (ahead_) past the entries of `rung` up to index `from`,
+  /// unless it already walks that rung further on.
+  void aim_prefetch(Rung& rung, std::uint32_t from);
+  /// Stops the prefetch cursor (its rung is being rebuilt or compacted).
+  void stop_prefetch() {
+    ahead_ = ahead_end_ = nullptr;
+    ahead_rung_ = nullptr;
+  }
   void deal_far_into_epochs();
   void spread_epoch_into_new_rung(unsigned epoch);
   /// The last tick a bucket covers (the rung's last for a bucket cut short).
   static Tick bucket_last(const Rung& rung, std::uint32_t bucket);
   void split_bucket(Rung& parent, std::uint32_t bucket);
-  void sort_bucket_into_bottom(Rung& rung, std::uint32_t bucket);
+  /// Sorts buckets [bucket, end) of the innermost rung into the bottom.
+  void sort_buckets_into_bottom(Rung& rung, std::uint32_t bucket, std::uint32_t end, bool small_buckets);
 
   std::size_t size_ = 0;
   std::size_t stale_count_ = 0;  // stale entries held, including dead events'
@@ -248,6 +268,11 @@ class EventQueue {
   std::vector<Node> pool_;  // the nodes of every rung's buckets
   std::vector<Node> spare_pool_;
   std::vector<Entry> scratch_;
+  // The prefetch cursor: each pop prefetches the event of *ahead_ and advances it, through
+  // the entries of the rung being consumed, some way past those already in the bottom.
+  const Entry* ahead_ = nullptr;
+  const Entry* ahead_end_ = nullptr;
+  const Rung* ahead_rung_ = nullptr;
 
   std::vector<Entry> epochs_[kEpochs];
   unsigned epoch_count_ = 0;    // 0: no epochs
