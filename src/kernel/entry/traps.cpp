@@ -99,6 +99,10 @@ void KernelCore::on_page_fault(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
     outcome = task.mm->handle_fault(address, static_cast<std::uint32_t>(frame.error_code));
   }
   trace::page_fault(*this, task, cpu, address, frame.error_code, outcome);
+  // The signal a failed fault sends a user access: SIGSEGV for a bad address, SIGBUS past
+  // the end of a mapped file, SIGKILL when no frame could be had (the OOM case). A kernel
+  // access (copy_from_user...) fails with EFAULT instead of faulting again, as on Linux.
+  int signal = 0;
   switch (outcome) {
     case FaultOutcome::kMinor:
       ++task.acct.minor_faults;
@@ -108,30 +112,21 @@ void KernelCore::on_page_fault(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
       break;
     case FaultOutcome::kSegv:
       ++stats_.segfaults;
-      if (!from_user) {
-        // A kernel access to a bad user address (copy_from_user...): the access fails
-        // with EFAULT instead of faulting again.
-        frame.abort_access = true;
-        return;
-      }
-      force_signal(task, sys::kSigSegv, cpu.now(), &cpu);
+      signal = sys::kSigSegv;
       break;
     case FaultOutcome::kBus:
-      // Past the end of a mapped file: copy_to/from_user fails with EFAULT as on Linux; a
-      // user access gets SIGBUS, delivered like SIGSEGV.
-      if (!from_user) {
-        frame.abort_access = true;
-        return;
-      }
-      force_signal(task, sys::kSigBus, cpu.now(), &cpu);
+      signal = sys::kSigBus;
       break;
     case FaultOutcome::kOutOfMemory:
-      if (!from_user) {
-        frame.abort_access = true;
-        return;
-      }
-      force_signal(task, sys::kSigKill, cpu.now(), &cpu);
+      signal = sys::kSigKill;
       break;
+  }
+  if (signal != 0) {
+    if (!from_user) {
+      frame.abort_access = true;
+      return;
+    }
+    force_signal(task, signal, cpu.now(), &cpu);
   }
   if (from_user) exit_to_user_mode(task);
 }
