@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "ossim/sys/errno.hpp"
 #include "ossim/sys/flags.hpp"
 #include "ossim/kernel/kernel.hpp"
 #include "ossim/machine/machine.hpp"
@@ -18,6 +19,9 @@
 #include "kernel/kernel_core.hpp"
 
 namespace ossim::testing {
+
+/// What a syscall returns for `e`: -errno.
+constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
 
 struct KernelFixture {
   /// `sync_quantum`: how far a CPU may run past the next event. Zero (the default) is

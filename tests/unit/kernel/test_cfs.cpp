@@ -19,7 +19,7 @@ using testing::KernelFixture;
 namespace {
 
 constexpr std::uint64_t kCyclesPerUnit = 300'000;  // 100 us on the default 3 GHz CPU
-constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
+using testing::errno_of;
 
 kernel::KernelConfig cfs_config() {
   kernel::KernelConfig config = KernelFixture::ideal_config();

@@ -18,7 +18,7 @@ using testing::KernelFixture;
 
 namespace {
 
-constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
+using testing::errno_of;
 constexpr int kPrivate = sys::kFutexPrivateFlag;
 constexpr sim::Tick kMs = sim::kMillisecond;
 

@@ -14,7 +14,7 @@ using testing::KernelFixture;
 
 namespace {
 
-constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
+using testing::errno_of;
 
 /// Sets the disposition of `signal` to SIG_IGN with the raw rt_sigaction syscall, passing
 /// a struct kernel_sigaction {handler, flags, restorer, mask} in simulated memory.

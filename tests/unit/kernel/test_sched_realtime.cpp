@@ -23,7 +23,7 @@ using testing::labelled;
 namespace {
 
 constexpr sim::Tick kMs = sim::kMillisecond;
-constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
+using testing::errno_of;
 
 sys::sched_attr rt_attr(int policy, int priority) {
   sys::sched_attr attr;

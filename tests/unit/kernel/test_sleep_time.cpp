@@ -14,7 +14,7 @@ using testing::KernelFixture;
 
 namespace {
 
-constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
+using testing::errno_of;
 
 sim::Tick to_tick(const sys::timespec& t) {
   return static_cast<sim::Tick>(t.tv_sec) * sim::kSecond + static_cast<sim::Tick>(t.tv_nsec) * sim::kNanosecond;

@@ -14,7 +14,7 @@ using testing::KernelFixture;
 
 namespace {
 
-constexpr std::int64_t errno_of(sys::Errno e) { return -static_cast<std::int64_t>(e); }
+using testing::errno_of;
 constexpr std::uint64_t kBadPointer = 0x10;                 // below mmap_min_addr: never mapped
 constexpr std::uint64_t kKernelPointer = 0xffff800000001000;  // the kernel half
 constexpr int kReadWrite = sys::kProtRead | sys::kProtWrite;
