@@ -130,7 +130,9 @@ void Scheduler::check_preempt(RunQueue& rq, Task& task, sim::Tick now, const cpu
   const std::size_t task_rank = rank_of(task.se.sched_class);
   const std::size_t curr_rank = rank_of(rq.curr->se.sched_class);
   if (task_rank < curr_rank) {
-    resched(rq, now, from);
+    // A higher class wins at once, unless the task cannot run yet (a throttled deadline
+    // task waits for its replenishment, which checks again).
+    if (task.se.sched_class->pickable(task)) resched(rq, now, from);
   } else if (task_rank == curr_rank) {
     const bool already = rq.curr->need_resched;
     task.se.sched_class->check_preempt(rq, task);

@@ -257,6 +257,35 @@ TEST_CASE("a deadline task that blocks out of runtime stays throttled through it
   CHECK(completion(f, "sleeper") == 11 * kMs);
 }
 
+TEST_CASE("a throttled deadline task that wakes does not disturb the fair tasks running meanwhile",
+          "[kernel][sched][deadline][cbs]") {
+  // The sleeper wakes at 5 ms still throttled (replenished at 10 ms). Under RR with a
+  // 20 ms quantum the two hogs would run back to back from 2 ms; a wakeup that made the
+  // running hog reschedule would end its turn at 5 ms and hand the CPU to the other.
+  kernel::KernelConfig config = KernelFixture::ideal_config();
+  config.scheduler.policy = "rr";
+  config.scheduler.quantum = 20 * kMs;
+  KernelFixture f(1, config);
+  start(f, "sleeper", 0, deadline_attr(2 * kMs, 10 * kMs, 10 * kMs), [&](user::Process& self) {
+    self.compute_for(2 * kMs);
+    self.sleep_until(5 * kMs);
+    self.compute_for(1 * kMs);
+    return 0;
+  });
+  const auto hog = [](user::Process& self) {
+    self.compute_for(4 * kMs);
+    return 0;
+  };
+  start(f, "first", 0, {}, hog);
+  start(f, "second", 0, {}, hog);
+  f.run({});
+  CHECK(completion(f, "sleeper") == 11 * kMs);
+  // first runs 2-6 ms in one turn, second 6-10 ms; the replenishment at 10 ms follows.
+  CHECK(labelled(f.kernel.tasks(), "first").accounting.preemptions == 0);
+  CHECK(completion(f, "first") == 6 * kMs);
+  CHECK(completion(f, "second") == 10 * kMs);
+}
+
 TEST_CASE("sched_yield by a deadline task gives up the rest of its runtime until the next period",
           "[kernel][sched][deadline][cbs]") {
   KernelFixture f(1);
