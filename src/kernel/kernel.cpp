@@ -1,6 +1,10 @@
 #include "ossim/kernel/kernel.hpp"
 
+#include "kernel/block/disk_driver.hpp"
 #include "kernel/kernel_core.hpp"
+#include "kernel/mm/page_cache.hpp"
+#include "kernel/mm/reclaim.hpp"
+#include "kernel/mm/swap_area.hpp"
 
 namespace ossim::kernel {
 
@@ -17,6 +21,32 @@ int Kernel::init_status() const { return core_->init_status(); }
 sim::Tick Kernel::power_off_time() const { return core_->power_off_time(); }
 std::uint64_t Kernel::context_switches(unsigned cpu) const { return core_->scheduler().rq(cpu).switches; }
 KernelStats Kernel::stats() const { return core_->stats(); }
+
+MemoryStats Kernel::memory_stats() const {
+  KernelCore& core = *core_;
+  MemoryStats stats;
+  stats.total_frames = core.machine().frames().managed_frames();
+  stats.free_frames = core.machine().frames().free_frames();
+  stats.cached_pages = core.page_cache_pool().cached_pages;
+  if (const SwapArea* swap = core.swap_area()) {
+    stats.swap_slots = swap->slots();
+    stats.swap_used = swap->used();
+    stats.pages_swapped_out = swap->stats().pages_out;
+    stats.pages_swapped_in = swap->stats().pages_in;
+    const DiskDriverStats& disk = core.disk(*core.config().memory.swap_disk).stats();
+    stats.disk_reads = disk.reads;
+    stats.disk_writes = disk.writes;
+  }
+  const ReclaimStats& reclaim = core.reclaimer().stats();
+  stats.pages_scanned = reclaim.scanned;
+  stats.pages_reclaimed = reclaim.reclaimed;
+  stats.kswapd_wakeups = reclaim.kswapd_wakeups;
+  stats.kswapd_reclaimed = reclaim.kswapd_reclaimed;
+  stats.direct_reclaims = reclaim.direct_reclaims;
+  stats.direct_reclaimed = reclaim.direct_reclaimed;
+  stats.oom_kills = reclaim.oom_kills;
+  return stats;
+}
 const KernelConfig& Kernel::config() const { return core_->config(); }
 Machine& Kernel::machine() { return core_->machine(); }
 

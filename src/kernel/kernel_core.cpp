@@ -4,10 +4,13 @@
 
 #include <stdexcept>
 
+#include "kernel/block/disk_driver.hpp"
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/page_cache.hpp"
+#include "kernel/mm/reclaim.hpp"
+#include "kernel/mm/swap_area.hpp"
 #include "kernel/sched/deadline.hpp"
 #include "kernel/sched/policy_registry.hpp"
 #include "kernel/sched/realtime.hpp"
@@ -30,6 +33,34 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
                         make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
   page_cache_pool_ = std::make_unique<PageCachePool>(PageCachePool{machine_.memory(), machine_.frames()});
   vfs_ = std::make_unique<Vfs>(*this);
+  attach_disks();
+}
+
+void KernelCore::attach_disks() {
+  // Disk i's line arrives on vector 0x20 + its IRQ (the legacy mapping), handled on CPU 0.
+  for (unsigned i = 0; i < machine_.disk_count(); ++i) {
+    dev::BlockDevice& device = machine_.disk(i);
+    disks_.push_back(std::make_unique<DiskDriver>(*this, device, static_cast<std::uint8_t>(0x20 + device.irq())));
+  }
+  const MemoryConfig& memory = config_.memory;
+  if (memory.swap_disk) {
+    if (*memory.swap_disk >= disks_.size()) {
+      throw std::invalid_argument(fmt::format("kernel.memory.swap_disk: the machine has no disk {}", *memory.swap_disk));
+    }
+    DiskDriver& driver = *disks_[*memory.swap_disk];
+    const std::uint64_t disk_bytes = driver.device().config().sectors * dev::kSectorBytes;
+    const std::uint64_t bytes = memory.swap_bytes == 0 ? disk_bytes : memory.swap_bytes;
+    if (bytes > disk_bytes) {
+      throw std::invalid_argument(fmt::format("kernel.memory.swap_bytes: {} bytes do not fit on a disk of {}", bytes, disk_bytes));
+    }
+    if (bytes < mmu::kPageBytes) throw std::invalid_argument("kernel.memory.swap_bytes: less than one page");
+    swap_ = std::make_unique<SwapArea>(*this, driver, 0, bytes / mmu::kPageBytes);
+  }
+  try {
+    reclaimer_ = std::make_unique<Reclaimer>(*this, memory, swap_.get());
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(fmt::format("kernel.memory.replacement: {}", error.what()));
+  }
 }
 
 KernelCore::~KernelCore() {
@@ -67,6 +98,7 @@ void KernelCore::install_vectors() {
   vectors_.set(Scheduler::kTimerVector, interrupt);
   vectors_.set(Scheduler::kRescheduleVector, interrupt);
   vectors_.set(kConsoleVector, interrupt);
+  for (const auto& disk : disks_) vectors_.set(disk->vector(), interrupt);
 }
 
 void KernelCore::boot(user::Entry init_main) {
@@ -91,6 +123,10 @@ void KernelCore::boot(user::Entry init_main) {
   }
   machine_.interrupts().route(machine_.config().console_irq, kConsoleVector, 0);
   machine_.interrupts().unmask(machine_.config().console_irq);
+  for (const auto& disk : disks_) {
+    machine_.interrupts().route(disk->device().irq(), disk->vector(), 0);
+    machine_.interrupts().unmask(disk->device().irq());
+  }
 
   // init: pid 1, running /sbin/init, whose entry is the caller's followed by reaping.
   register_program(Program{.name = "init",
@@ -179,7 +215,23 @@ Task* KernelCore::find_task(pid_t tid) {
   return it == tasks_.end() ? nullptr : it->second.get();
 }
 
-Task* KernelCore::create_task(std::string name) {
+Task* KernelCore::start_kernel_thread(std::string name, std::function<void(Task&)> body, const cpu::Cpu* from) {
+  Task* thread = create_task(std::move(name), [this, body = std::move(body)](Task& self) {
+    scheduler_->finish_first_switch(self);
+    self.mode_since = self.ctx().cpu().now();
+    self.in_user = false;
+    body(self);
+  });
+  if (thread == nullptr) return nullptr;
+  const sim::Tick now = this->now(from);
+  thread->parent = nullptr;
+  thread->se.sched_class = &scheduler_->fair_class();
+  thread->acct.arrival = now;
+  scheduler_->wake_up_new(*thread, now, from);
+  return thread;
+}
+
+Task* KernelCore::create_task(std::string name, std::function<void(Task&)> kernel_body) {
   // Linux's pid allocation: the next free pid after the last one, wrapping at pid_max
   // to 300 (low pids are for early daemons).
   const pid_t limit = static_cast<pid_t>(config_.pid_max);
@@ -188,7 +240,9 @@ Task* KernelCore::create_task(std::string name) {
     pid = pid + 1 >= limit ? (last_pid_ == 0 ? 1 : 300) : pid + 1;
     if (tasks_.count(pid) == 0) {
       last_pid_ = pid;
-      auto task = std::make_unique<Task>(*this, pid, std::move(name));
+      std::function<void()> body;
+      if (kernel_body) body = [this, pid, kernel_body = std::move(kernel_body)] { kernel_body(*find_task(pid)); };
+      auto task = std::make_unique<Task>(*this, pid, std::move(name), std::move(body));
       Task* raw = task.get();
       tasks_.emplace(pid, std::move(task));
       reaped_.erase(pid);

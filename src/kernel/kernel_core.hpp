@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ class Trace;
 namespace ossim::kernel {
 
 class Vfs;
+class DiskDriver;
+class Reclaimer;
+class SwapArea;
 struct PageCachePool;
 class Inode;
 
@@ -74,6 +78,13 @@ class KernelCore final : public user::CodeRegistry {
   /// Where every page cache (files, anonymous shared memory) takes its frames from.
   PageCachePool& page_cache_pool() { return *page_cache_pool_; }
   ConsoleState& console_state() { return console_; }
+  /// The driver of the machine's disk `index`.
+  DiskDriver& disk(unsigned index) { return *disks_.at(index); }
+  /// The swap area (kernel.memory.swap_disk), or nullptr without swap.
+  SwapArea* swap_area() { return swap_.get(); }
+  /// Page reclaim: watermarks, the replacement policy, kswapd, the OOM killer.
+  Reclaimer& reclaimer() { return *reclaimer_; }
+  const Reclaimer& reclaimer() const { return *reclaimer_; }
   FutexTable& futexes() { return futexes_; }
   sim::Trace* trace() { return trace_; }
   trace::Tracks& trace_tracks() { return trace_tracks_; }
@@ -102,7 +113,11 @@ class KernelCore final : public user::CodeRegistry {
 
   /// A new task with a fresh pid and a suspended fiber that will run task_main; nullptr
   /// when no pid is free. The caller fills its resources and wakes it.
-  Task* create_task(std::string name);
+  /// With `kernel_body`, the fiber runs it (a kernel thread) instead of task_main.
+  Task* create_task(std::string name, std::function<void(Task&)> kernel_body = {});
+  /// Starts a kernel thread (no address space, kernel mode throughout) running `body`,
+  /// runnable now under SCHED_OTHER; nullptr when no pid is free. `from`: the waking CPU.
+  Task* start_kernel_thread(std::string name, std::function<void(Task&)> body, const cpu::Cpu* from);
   /// Kernel::spawn: creates the process now (before boot: at boot) and starts it at its
   /// arrival time.
   void spawn(SpawnRequest request);
@@ -178,6 +193,8 @@ class KernelCore final : public user::CodeRegistry {
 
  private:
   void install_vectors();
+  /// Drivers for the machine's disks and the swap area on the configured one.
+  void attach_disks();
   void power_off();
   void exit_finish(Task& task);
   void reparent_children(Task& task);
@@ -195,6 +212,9 @@ class KernelCore final : public user::CodeRegistry {
   std::unique_ptr<PageCachePool> page_cache_pool_;  // before vfs_: outlives every inode's cache
   std::unique_ptr<Vfs> vfs_;
   ConsoleState console_;
+  std::vector<std::unique_ptr<DiskDriver>> disks_;
+  std::unique_ptr<SwapArea> swap_;
+  std::unique_ptr<Reclaimer> reclaimer_;  // before tasks_: address spaces untrack their pages
   FutexTable futexes_;  // before tasks_: a task unwound at teardown leaves its futex queue
   std::map<std::string, Program> programs_;
   std::map<pid_t, std::unique_ptr<Task>> tasks_;

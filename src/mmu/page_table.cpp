@@ -120,9 +120,8 @@ std::optional<pte::Entry> PageTable::unmap(VirtAddr address) {
   return mapping->entry;
 }
 
-void PageTable::visit_leaves(VirtAddr begin, VirtAddr end,
-                             const std::function<void(VirtAddr, const Mapping&)>& visit) const {
-  // Depth-first over the tree, descending only into present tables that overlap the range.
+void PageTable::walk_leaf_slots(VirtAddr begin, VirtAddr end,
+                                const std::function<void(VirtAddr, pte::Entry, PhysAddr, unsigned)>& visit) const {
   // Addresses are handled in their canonical 48/57-bit form; `base` is the first address
   // the table at `level` covers.
   const unsigned top_shift = shift_of_level(levels_) + 9;
@@ -138,14 +137,14 @@ void PageTable::visit_leaves(VirtAddr begin, VirtAddr end,
       if (last < begin || first >= end) continue;
       const PhysAddr entry_address = table + index * 8;
       const pte::Entry entry = memory_.read<pte::Entry>(entry_address);
+      if (entry == 0) continue;
+      if (level == 1) {
+        visit(first, entry, entry_address, level);
+        continue;
+      }
       if (!pte::present(entry)) continue;
-      if (level == 1 || ((entry & pte::kPageSize) != 0 && level <= 3)) {
-        Mapping mapping;
-        mapping.size = static_cast<PageSize>(shift);
-        mapping.page_base = pte::address(entry) & ~(page_bytes(mapping.size) - 1);
-        mapping.entry = entry;
-        mapping.entry_address = entry_address;
-        visit(first, mapping);
+      if ((entry & pte::kPageSize) != 0 && level <= 3) {
+        visit(first, entry, entry_address, level);
         continue;
       }
       walk(pte::address(entry), level - 1, first);
@@ -153,6 +152,74 @@ void PageTable::visit_leaves(VirtAddr begin, VirtAddr end,
   };
   if (begin >= end) return;
   walk(root_, levels_, 0);
+}
+
+void PageTable::visit_leaves(VirtAddr begin, VirtAddr end,
+                             const std::function<void(VirtAddr, const Mapping&)>& visit) const {
+  walk_leaf_slots(begin, end, [&](VirtAddr address, pte::Entry entry, PhysAddr entry_address, unsigned level) {
+    if (!pte::present(entry)) return;
+    Mapping mapping;
+    mapping.size = static_cast<PageSize>(shift_of_level(level));
+    mapping.page_base = pte::address(entry) & ~(page_bytes(mapping.size) - 1);
+    mapping.entry = entry;
+    mapping.entry_address = entry_address;
+    visit(address, mapping);
+  });
+}
+
+void PageTable::visit_absent(VirtAddr begin, VirtAddr end,
+                             const std::function<void(VirtAddr, pte::Entry)>& visit) const {
+  walk_leaf_slots(begin, end, [&](VirtAddr address, pte::Entry entry, PhysAddr, unsigned level) {
+    if (level == 1 && !pte::present(entry)) visit(address, entry);
+  });
+}
+
+PhysAddr PageTable::leaf_slot(VirtAddr address) const {
+  PhysAddr table = root_;
+  for (unsigned level = levels_; level > 1; --level) {
+    const pte::Entry entry = memory_.read<pte::Entry>(table + index_at(address, level) * 8);
+    if (!pte::present(entry) || (entry & pte::kPageSize) != 0) return 0;
+    table = pte::address(entry);
+  }
+  return table + index_at(address, 1) * 8;
+}
+
+bool PageTable::set_absent(VirtAddr address, pte::Entry entry) {
+  if (entry == 0 || pte::present(entry)) return false;
+  if ((address & (kPageBytes - 1)) != 0 || !is_canonical(address, levels_ == 5 ? 57 : 48)) return false;
+  // Check before changing anything, as map() does.
+  unsigned missing_tables = 0;
+  PhysAddr table = root_;
+  for (unsigned level = levels_; level > 1; --level) {
+    const pte::Entry upper = memory_.read<pte::Entry>(table + index_at(address, level) * 8);
+    if (!pte::present(upper)) {
+      missing_tables = level - 1;
+      break;
+    }
+    if ((upper & pte::kPageSize) != 0) return false;
+    table = pte::address(upper);
+  }
+  if (missing_tables == 0 && pte::present(memory_.read<pte::Entry>(table + index_at(address, 1) * 8))) return false;
+  if (frames_.free_frames() < missing_tables) return false;
+  memory_.write(create_path(address, 1, true), entry);
+  return true;
+}
+
+std::optional<pte::Entry> PageTable::absent_entry(VirtAddr address) const {
+  const PhysAddr slot = leaf_slot(address);
+  if (slot == 0) return std::nullopt;
+  const pte::Entry entry = memory_.read<pte::Entry>(slot);
+  if (entry == 0 || pte::present(entry)) return std::nullopt;
+  return entry;
+}
+
+std::optional<pte::Entry> PageTable::clear_absent(VirtAddr address) {
+  const PhysAddr slot = leaf_slot(address);
+  if (slot == 0) return std::nullopt;
+  const pte::Entry entry = memory_.read<pte::Entry>(slot);
+  if (entry == 0 || pte::present(entry)) return std::nullopt;
+  memory_.write<pte::Entry>(slot, 0);
+  return entry;
 }
 
 bool PageTable::update(VirtAddr address, pte::Entry set_bits, pte::Entry clear_bits) {

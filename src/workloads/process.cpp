@@ -147,6 +147,15 @@ sys::pid_t Process::wait4(sys::pid_t pid, int* status, int options, sys::rusage*
   return static_cast<sys::pid_t>(result);
 }
 
+int Process::resident_limit(std::uint64_t address, std::uint64_t length, std::uint64_t limit,
+                            std::span<const std::uint64_t> future) {
+  // The reference string goes on the stack, below the red zone like any scratch data.
+  Scratch scratch(*this, future.size_bytes());
+  if (!future.empty()) write_memory(scratch.base(), future.data(), future.size_bytes());
+  return static_cast<int>(syscall(sys::nr::ossim_resident_limit, address, length, limit,
+                                  future.empty() ? 0 : scratch.base(), future.size()));
+}
+
 int Process::nanosleep(sim::Tick duration) {
   const sys::timespec request{static_cast<std::int64_t>(duration / sim::kSecond),
                               static_cast<std::int64_t>((duration % sim::kSecond) / sim::kNanosecond)};

@@ -58,6 +58,23 @@ struct CostModel {
   bool operator==(const CostModel&) const = default;
 };
 
+/// The memory system's policies (the scenario's kernel.memory section).
+struct MemoryConfig {
+  /// The page-replacement policy reclaim (and page_refs regions) use: one of
+  /// replacement_policy_names() (ossim/kernel/page_replacement.hpp). Linux's own is
+  /// active_inactive.
+  std::string replacement = "active_inactive";
+  /// Swap on the machine's disk with this index (none: no swap), over its first
+  /// `swap_bytes` (0: the whole disk).
+  std::optional<unsigned> swap_disk;
+  std::uint64_t swap_bytes = 0;
+  /// Linux's vm.min_free_kbytes, which sets the reclaim watermarks (0: Linux's default
+  /// for the memory size).
+  std::uint64_t min_free_kbytes = 0;
+  /// Seed of the random replacement policy's stream.
+  std::uint64_t seed = 1;
+};
+
 struct KernelConfig {
   /// Timer interrupts per second on each CPU (the periodic tick).
   unsigned hz = 1000;
@@ -71,6 +88,8 @@ struct KernelConfig {
   int pid_max = 4'194'304;
   /// Default size of a new process's stack VMA.
   std::uint64_t stack_bytes = std::uint64_t{8} << 20;
+  /// Page replacement, swap and reclaim.
+  MemoryConfig memory;
 };
 
 /// A registered program: what execve("/bin/<name>") runs. Its image has `text_bytes` of
@@ -114,6 +133,26 @@ struct KernelStats {
   std::uint64_t timer_ticks = 0;
 };
 
+/// The memory system's counters (what /proc/meminfo and /proc/vmstat report).
+struct MemoryStats {
+  std::uint64_t total_frames = 0;     // managed by the frame allocator
+  std::uint64_t free_frames = 0;
+  std::uint64_t cached_pages = 0;     // page cache
+  std::uint64_t swap_slots = 0;       // swap area size, in pages (0: no swap)
+  std::uint64_t swap_used = 0;        // slots in use
+  std::uint64_t pages_swapped_out = 0;
+  std::uint64_t pages_swapped_in = 0;
+  std::uint64_t pages_scanned = 0;    // victims proposed by the replacement policy
+  std::uint64_t pages_reclaimed = 0;  // frames freed by reclaim
+  std::uint64_t kswapd_wakeups = 0;
+  std::uint64_t kswapd_reclaimed = 0;
+  std::uint64_t direct_reclaims = 0;  // allocations that reclaimed first (allocstall)
+  std::uint64_t direct_reclaimed = 0;
+  std::uint64_t oom_kills = 0;
+  std::uint64_t disk_reads = 0;       // requests of the swap disk's driver
+  std::uint64_t disk_writes = 0;
+};
+
 class KernelCore;
 
 class Kernel {
@@ -149,6 +188,7 @@ class Kernel {
   std::vector<TaskInfo> tasks() const;
   std::optional<TaskInfo> task(int tid) const;
   KernelStats stats() const;
+  MemoryStats memory_stats() const;
   /// Simulated time each CPU spent in its idle task.
   sim::Tick idle_time(unsigned cpu) const;
   /// Context switches each CPU has made (to and from its idle task included).

@@ -49,6 +49,10 @@ struct TaskAccounting {
   std::int64_t total_lateness = 0;          // summed over the jobs with a deadline
   std::uint64_t minor_faults = 0;
   std::uint64_t major_faults = 0;
+  /// References to pages of a region with a resident limit (the page_refs workload),
+  /// reported by the task: to a resident page (hit) or not (miss, first touches included).
+  std::uint64_t page_hits = 0;
+  std::uint64_t page_misses = 0;
   std::uint64_t syscalls = 0;
 };
 

@@ -65,6 +65,25 @@ class PageTable {
   /// but must not map or unmap.
   void visit_leaves(VirtAddr begin, VirtAddr end, const std::function<void(VirtAddr, const Mapping&)>& visit) const;
 
+  // ---- Absent entries -------------------------------------------------------------------
+  // A 4 KiB leaf with P clear may hold the OS's own data (Linux keeps swap entries there):
+  // the hardware ignores every other bit of a non-present entry, so an access still
+  // faults as not-present. These keep such entries; map() replaces one like an empty slot.
+
+  /// Stores `entry` (non-zero, kPresent clear) in the 4 KiB leaf slot of `address`,
+  /// creating tables on the way. Returns false, changing nothing, if `entry` is invalid,
+  /// the address is misaligned or non-canonical, the slot holds a present mapping or lies
+  /// under a large page, or no frame is free for a table.
+  bool set_absent(VirtAddr address, pte::Entry entry);
+  /// The absent entry in the 4 KiB leaf slot of `address`, if the slot holds one.
+  std::optional<pte::Entry> absent_entry(VirtAddr address) const;
+  /// Empties the 4 KiB leaf slot of `address` if it holds an absent entry; returns it.
+  std::optional<pte::Entry> clear_absent(VirtAddr address);
+  /// Calls `visit(address, entry)` for every absent entry of a page in [begin, end), in
+  /// address order, skipping absent subtrees as visit_leaves() does. `visit` must not
+  /// change the tree.
+  void visit_absent(VirtAddr begin, VirtAddr end, const std::function<void(VirtAddr, pte::Entry)>& visit) const;
+
   /// Frames currently used by this tree's paging structures, the root included.
   std::uint64_t table_frames() const { return table_frames_; }
 
@@ -74,6 +93,14 @@ class PageTable {
   /// that enough frames are free.
   PhysAddr create_path(VirtAddr address, unsigned target_level, bool user);
   void free_tree(PhysAddr table, unsigned level);
+  /// The address of the 4 KiB leaf slot for `address` if every table above it exists
+  /// (and none is a large page), else 0.
+  PhysAddr leaf_slot(VirtAddr address) const;
+  /// Depth-first walk over the leaf slots of pages starting in [begin, end): calls
+  /// `visit(address, entry, entry_address, level)` for every non-zero leaf-level entry and
+  /// every present large-page entry, descending only into present tables.
+  void walk_leaf_slots(VirtAddr begin, VirtAddr end,
+                       const std::function<void(VirtAddr, pte::Entry, PhysAddr, unsigned)>& visit) const;
 
   PhysicalMemory& memory_;
   FrameAllocator& frames_;

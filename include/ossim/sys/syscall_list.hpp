@@ -15,6 +15,16 @@
 ///     that its job released at `release_ns` (CLOCK_MONOTONIC) has completed now, with
 ///     absolute deadline `deadline_ns` (0: none); the kernel counts jobs, deadline misses
 ///     and lateness for metrics (what rt-app logs in user space on Linux).
+///   - ossim_resident_limit(address, length, limit, references, count): caps the resident
+///     pages of the anonymous private mapping [address, address + length) (exactly one
+///     mapping) at `limit`; a touch of a page not resident when `limit` are evicts one of
+///     them to swap, chosen by kernel.memory.replacement. `references` (an array of `count`
+///     page addresses, or null) is the region's future reference string, which OPT replays.
+///     EINVAL for a bad range or limit, ENODEV without swap.
+///   - ossim_page_reference(address, write): the caller has just referenced `address` of
+///     such a region; returns 1 for a hit, 0 for a miss (the reference faulted the page
+///     in). This is the exact reference stream that LRU and OPT need and the hardware's
+///     accessed bits cannot give; it counts page_hits and page_misses.
 ///
 /// Adding a syscall: a line here, a `sys_<name>` handler in src/kernel/entry/, and a user
 /// wrapper in include/ossim/user/.
@@ -82,7 +92,9 @@
   X(293, pipe2)                    \
   X(314, sched_setattr)            \
   X(315, sched_getattr)            \
-  X(1000, sched_job_complete)
+  X(1000, sched_job_complete)      \
+  X(1001, ossim_resident_limit)    \
+  X(1002, ossim_page_reference)
 // clang-format on
 
 namespace ossim::sys {

@@ -180,6 +180,16 @@ class Process {
     return static_cast<int>(syscall(sys::nr::sched_job_complete, release / sim::kNanosecond,
                                     deadline == sim::kTickNever ? 0 : deadline / sim::kNanosecond));
   }
+  /// ossim_resident_limit (an ossim call): caps the resident pages of the anonymous
+  /// mapping at [address, address + length) at `limit`; `future` is its reference string
+  /// (page addresses), for OPT. Returns 0 or -errno.
+  int resident_limit(std::uint64_t address, std::uint64_t length, std::uint64_t limit,
+                     std::span<const std::uint64_t> future = {});
+  /// ossim_page_reference (an ossim call): reports the reference just made to `address`
+  /// of a capped mapping. Returns 1 for a hit, 0 for a miss, or -errno.
+  int page_reference(std::uint64_t address, bool write) {
+    return static_cast<int>(syscall(sys::nr::ossim_page_reference, address, write ? 1 : 0));
+  }
   /// nanosleep for `duration`; returns 0, or -EINTR.
   int nanosleep(sim::Tick duration);
   /// clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) until `when` (simulated time since

@@ -1,8 +1,10 @@
-// Memory syscalls: brk, mmap, munmap, mprotect, msync.
+// Memory syscalls: brk, mmap, munmap, mprotect, msync, and ossim's page-replacement
+// experiment calls (resident limits and the exact reference stream).
 
 #include "kernel/entry/syscall_table.hpp"
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/inode.hpp"
+#include "kernel/entry/user_copy.hpp"
 #include "kernel/mm/address_space.hpp"
 
 namespace ossim::kernel {
@@ -68,6 +70,26 @@ SyscallResult sys_msync(SyscallCall& call) {
   if (!call.task.mm) return Errno::kENOMEM;
   OSSIM_TRY(call.task.mm->msync(address, length, flags));
   return 0;
+}
+
+SyscallResult sys_ossim_resident_limit(SyscallCall& call) {
+  if (!call.task.mm) return Errno::kEINVAL;
+  const mmu::VirtAddr references = call.args[3];
+  const std::uint64_t count = call.args[4];
+  // A reference string longer than the region could be touched in a lifetime is a bad
+  // argument, not an allocation to attempt.
+  constexpr std::uint64_t kMaxReferences = std::uint64_t{1} << 26;
+  if (count > kMaxReferences || (count != 0 && references == 0)) return Errno::kEINVAL;
+  std::vector<mmu::VirtAddr> future(count);
+  OSSIM_TRY(copy_from_user(call.task, future.data(), references, count * sizeof(mmu::VirtAddr)));
+  OSSIM_TRY(call.task.mm->set_resident_limit(call.args[0], call.args[1], call.args[2], std::move(future)));
+  return 0;
+}
+
+SyscallResult sys_ossim_page_reference(SyscallCall& call) {
+  if (!call.task.mm) return Errno::kEINVAL;
+  const bool hit = OSSIM_TRY(call.task.mm->page_reference(call.task, call.args[0], call.args[1] != 0));
+  return hit ? 1 : 0;
 }
 
 }  // namespace ossim::kernel

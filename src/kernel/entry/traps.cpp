@@ -4,6 +4,7 @@
 // Time accounting is exact: a task's user time runs from its return to user mode to its
 // next kernel entry, and system time the other way round, on its CPU's clock.
 
+#include "kernel/block/disk_driver.hpp"
 #include "kernel/entry/syscall_table.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -81,6 +82,9 @@ void KernelCore::on_interrupt(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
       wake_up_all(console_.input_wait, cpu.now(), &cpu);
       break;
     default:
+      for (const auto& disk : disks_) {
+        if (disk->vector() == frame.vector) disk->on_interrupt(cpu);
+      }
       break;
   }
   cpu.apic().eoi();
@@ -96,7 +100,7 @@ void KernelCore::on_page_fault(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
   const mmu::VirtAddr address = frame.fault_address;
   FaultOutcome outcome = FaultOutcome::kSegv;
   if (task.mm && address < layout::kUserEnd) {
-    outcome = task.mm->handle_fault(address, static_cast<std::uint32_t>(frame.error_code));
+    outcome = task.mm->handle_fault(task, address, static_cast<std::uint32_t>(frame.error_code));
   }
   trace::page_fault(*this, task, cpu, address, frame.error_code, outcome);
   // The signal a failed fault sends a user access: SIGSEGV for a bad address, SIGBUS past

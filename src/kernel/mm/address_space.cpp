@@ -8,7 +8,11 @@
 #include "kernel/fs/inode.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/page_cache.hpp"
+#include "kernel/mm/reclaim.hpp"
+#include "kernel/mm/resident_set.hpp"
 #include "kernel/mm/shared_memory.hpp"
+#include "kernel/mm/swap_area.hpp"
+#include "kernel/mm/swap_entry.hpp"
 
 namespace ossim::kernel {
 
@@ -293,7 +297,10 @@ void AddressSpace::get_frame(mmu::FrameNumber frame) { ++kernel_.machine().memor
 
 void AddressSpace::put_frame(mmu::FrameNumber frame) {
   mmu::Frame& record = kernel_.machine().memory().frame(frame);
-  if (--record.refcount == 0) kernel_.machine().frames().free(frame);
+  if (--record.refcount == 0) {
+    kernel_.reclaimer().untrack(frame);
+    kernel_.machine().frames().free(frame);
+  }
 }
 
 void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
@@ -302,17 +309,43 @@ void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
   for (VirtAddr page : pages) {
     const auto entry = table_->unmap(page);
     if (!entry) continue;
+    const Vma* vma = find_vma(page);
     // A store through a shared mapping made the page cache's page dirty (zap_pte_range).
-    if ((*entry & pte::kDirty) != 0) {
-      const Vma* vma = find_vma(page);
-      if (vma != nullptr && vma->shared) {
-        if (PageCache* cache = cache_of(*vma)) cache->mark_dirty(cache_index(*vma, page));
-      }
+    if ((*entry & pte::kDirty) != 0 && vma != nullptr && vma->shared) {
+      if (PageCache* cache = cache_of(*vma)) cache->mark_dirty(cache_index(*vma, page));
     }
-    put_frame(mmu::frame_of(pte::address(*entry)));
+    const mmu::FrameNumber frame = mmu::frame_of(pte::address(*entry));
+    note_unmapped(vma, page, frame);
+    put_frame(frame);
     --resident_pages_;
     flush_page(page);
   }
+  if (swapped_pages_ == 0) return;
+  std::vector<std::pair<VirtAddr, pte::Entry>> swapped;
+  table_->visit_absent(begin, end, [&](VirtAddr page, pte::Entry entry) { swapped.emplace_back(page, entry); });
+  for (const auto& [page, entry] : swapped) {
+    if (!swap_entry::is_swap(entry)) continue;
+    (void)table_->clear_absent(page);
+    kernel_.swap_area()->release(swap_entry::slot_of(entry));
+    --swapped_pages_;
+  }
+}
+
+void AddressSpace::note_mapped(const Vma& vma, VirtAddr page, mmu::FrameNumber frame, bool write) {
+  if (vma.resident_set) {
+    vma.resident_set->policy->on_fault(page / kPageBytes, write);
+    vma.resident_set->last_fault = page;
+    return;
+  }
+  kernel_.reclaimer().track(frame, *this, page, write);
+}
+
+void AddressSpace::note_unmapped(const Vma* vma, VirtAddr page, mmu::FrameNumber frame) {
+  if (vma != nullptr && vma->resident_set) {
+    vma->resident_set->policy->on_free(page / kPageBytes);
+    return;
+  }
+  kernel_.reclaimer().untrack_mapping(frame, *this, page);
 }
 
 void AddressSpace::unmap_cache_pages(const PageCache& cache, std::uint64_t first_index) {
@@ -381,27 +414,46 @@ void AddressSpace::flush_all() {
   }
 }
 
-FaultOutcome AddressSpace::map_private_copy(const Vma& vma, VirtAddr page, const std::byte* source,
-                                            std::uint64_t copy_bytes) {
+std::optional<mmu::FrameNumber> AddressSpace::take_frame(FaultContext& fault) {
+  if (fault.spare) {
+    const mmu::FrameNumber frame = *fault.spare;
+    fault.spare.reset();
+    return frame;
+  }
+  bool slept = false;
+  const auto frame = kernel_.reclaimer().allocate(fault.task, reinterpret_cast<std::uintptr_t>(this), &slept);
+  if (frame && slept) {
+    fault.spare = frame;
+    fault.retry = true;
+    return std::nullopt;
+  }
+  fault.retry = false;
+  return frame;
+}
+
+std::optional<FaultOutcome> AddressSpace::map_private_copy(FaultContext& fault, const Vma& vma, VirtAddr page,
+                                                           const std::byte* source, std::uint64_t copy_bytes) {
+  const auto frame = take_frame(fault);
+  if (!frame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
   mmu::PhysicalMemory& memory = kernel_.machine().memory();
-  const auto frame = kernel_.machine().frames().allocate(0, reinterpret_cast<std::uintptr_t>(this));
-  if (!frame) return FaultOutcome::kOutOfMemory;
   std::byte* host = memory.host(mmu::address_of(*frame));
   if (copy_bytes > 0) std::memcpy(host, source, copy_bytes);
   std::memset(host + copy_bytes, 0, kPageBytes - copy_bytes);
   if (!table_->map(page, mmu::address_of(*frame), mmu::PageSize::k4K, pte_flags(vma))) {
-    kernel_.machine().frames().free(*frame);
+    put_frame(*frame);
     return FaultOutcome::kOutOfMemory;
   }
   ++resident_pages_;
+  note_mapped(vma, page, *frame, fault.write);
   return FaultOutcome::kMinor;
 }
 
-FaultOutcome AddressSpace::fault_in_cached_page(const Vma& vma, VirtAddr page, bool write) {
+std::optional<FaultOutcome> AddressSpace::fault_in_cached_page(FaultContext& fault, const Vma& vma, VirtAddr page) {
+  const bool write = fault.write;
   PageCache& cache = *cache_of(vma);
   const std::uint64_t in_vma = page - vma.start;
   // Past file_bytes the VMA is private zeroes (a program's bss in its last data page).
-  if (vma.file && !vma.shared && in_vma >= vma.file_bytes) return map_private_copy(vma, page, nullptr, 0);
+  if (vma.file && !vma.shared && in_vma >= vma.file_bytes) return map_private_copy(fault, vma, page, nullptr, 0);
   // Linux's rule: a page that starts at or past the end of the file cannot be touched; the
   // partial last page reads as zero past the end (the cache keeps that tail zero).
   if (vma.file && vma.file_offset + in_vma >= vma.file->size()) return FaultOutcome::kBus;
@@ -412,9 +464,9 @@ FaultOutcome AddressSpace::fault_in_cached_page(const Vma& vma, VirtAddr page, b
   if (!vma.shared) {
     // A page straddling file_bytes, or a first touch that writes: a private copy now
     // (Linux's do_cow_fault), so the cached page stays the file's.
-    if (in_vma + kPageBytes > vma.file_bytes) return map_private_copy(vma, page, bytes, vma.file_bytes - in_vma);
+    if (in_vma + kPageBytes > vma.file_bytes) return map_private_copy(fault, vma, page, bytes, vma.file_bytes - in_vma);
     if (write) {
-      const FaultOutcome copied = map_private_copy(vma, page, bytes, kPageBytes);
+      const auto copied = map_private_copy(fault, vma, page, bytes, kPageBytes);
       if (copied == FaultOutcome::kMinor) {
         ++cow_copies_;
         ++kernel_.stats().cow_faults;
@@ -436,12 +488,24 @@ FaultOutcome AddressSpace::fault_in_cached_page(const Vma& vma, VirtAddr page, b
   return FaultOutcome::kMinor;
 }
 
-FaultOutcome AddressSpace::handle_fault(VirtAddr address, std::uint32_t error_code) {
+FaultOutcome AddressSpace::handle_fault(Task& task, VirtAddr address, std::uint32_t error_code) {
+  FaultContext fault{task};
+  std::optional<FaultOutcome> outcome;
+  while (!(outcome = fault_step(fault, address, error_code))) {
+    fault.retry = false;
+  }
+  if (fault.spare) put_frame(*fault.spare);
+  if (*outcome == FaultOutcome::kMinor && fault.did_io) return FaultOutcome::kMajor;
+  return *outcome;
+}
+
+std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAddr address, std::uint32_t error_code) {
   constexpr std::uint32_t kPresentBit = 1, kWriteBit = 2, kFetchBit = 16;
   const Vma* vma = find_vma(address);
   if (vma == nullptr) return FaultOutcome::kSegv;
   const bool write = (error_code & kWriteBit) != 0;
   const bool fetch = (error_code & kFetchBit) != 0;
+  fault.write = write;
   if (write && (vma->prot & sys::kProtWrite) == 0) return FaultOutcome::kSegv;
   if (fetch && (vma->prot & sys::kProtExec) == 0) return FaultOutcome::kSegv;
   if (!write && !fetch && vma->prot == sys::kProtNone) return FaultOutcome::kSegv;
@@ -450,7 +514,7 @@ FaultOutcome AddressSpace::handle_fault(VirtAddr address, std::uint32_t error_co
 
   if ((error_code & kPresentBit) != 0) {
     const auto mapping = table_->lookup(page);
-    if (!mapping) return FaultOutcome::kSegv;
+    if (!mapping) return std::nullopt;  // unmapped while the fault slept: start over
     if (!write || (mapping->entry & pte::kCopyOnWrite) == 0) {
       // The PTE already allows what the VMA allows; another CPU's stale TLB entry or a
       // spurious fault. Flushing makes the retry re-walk.
@@ -461,27 +525,171 @@ FaultOutcome AddressSpace::handle_fault(VirtAddr address, std::uint32_t error_co
     const mmu::FrameNumber old_frame = mmu::frame_of(pte::address(mapping->entry));
     pte::Entry entry = (mapping->entry | pte::kWritable | pte::kDirty | pte::kAccessed) & ~pte::kCopyOnWrite;
     if (memory.frame(old_frame).refcount > 1) {
-      const auto fresh = kernel_.machine().frames().allocate(0, reinterpret_cast<std::uintptr_t>(this));
-      if (!fresh) return FaultOutcome::kOutOfMemory;
+      const auto fresh = take_frame(fault);
+      if (!fresh) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
       std::memcpy(memory.host(mmu::address_of(*fresh)), memory.host(mmu::address_of(old_frame)), kPageBytes);
       entry = (entry & ~pte::kAddressMask) | mmu::address_of(*fresh);
+      note_unmapped(vma, page, old_frame);
       put_frame(old_frame);
       ++cow_copies_;
       ++kernel_.stats().cow_faults;
+      memory.write(mapping->entry_address, entry);
+      note_mapped(*vma, page, *fresh, true);
+    } else {
+      // No one else maps the frame any more: it is this mapping's own again.
+      memory.write(mapping->entry_address, entry);
+      if (!vma->resident_set) kernel_.reclaimer().track(old_frame, *this, page, true);
     }
-    memory.write(mapping->entry_address, entry);
     flush_page(page);
     return FaultOutcome::kMinor;
   }
 
-  if (cache_of(*vma) != nullptr) return fault_in_cached_page(*vma, page, write);
+  if (vma->resident_set) {
+    const auto room = make_room(fault, *vma);
+    if (room != FaultOutcome::kMinor) return room;
+  }
+  if (const auto entry = table_->absent_entry(page); entry && swap_entry::is_swap(*entry)) {
+    return swap_in(fault, page, *entry);
+  }
+  if (cache_of(*vma) != nullptr) return fault_in_cached_page(fault, *vma, page);
   // Anonymous private memory is demand-zero.
-  return map_private_copy(*vma, page, nullptr, 0);
+  return map_private_copy(fault, *vma, page, nullptr, 0);
+}
+
+std::optional<FaultOutcome> AddressSpace::make_room(FaultContext& fault, const Vma& vma) {
+  const std::shared_ptr<ResidentSet> region = vma.resident_set;  // the VMA may go while we sleep
+  if (region->policy->resident() < region->limit) return FaultOutcome::kMinor;
+  const VirtAddr victim = region->policy->pick_victim() * kPageBytes;
+  if (!kernel_.reclaimer().swap_out(fault.task, *this, victim)) {
+    region->policy->on_fault(victim / kPageBytes, false);  // it stays resident after all
+    return FaultOutcome::kOutOfMemory;
+  }
+  fault.did_io = true;
+  return std::nullopt;
+}
+
+std::optional<FaultOutcome> AddressSpace::swap_in(FaultContext& fault, VirtAddr page, pte::Entry entry) {
+  SwapArea& swap = *kernel_.swap_area();
+  const std::uint64_t slot = swap_entry::slot_of(entry);
+  std::optional<mmu::FrameNumber> frame;
+  if (const SwapArea::CachedSwapPage* cached = swap.cached(slot)) {
+    if (cached->io_in_flight) {
+      // Being written out or read in by someone else: wait for that, then start over.
+      swap.wait_for_io(fault.task, slot);
+      return std::nullopt;
+    }
+    frame = cached->frame;
+    get_frame(*frame);  // our reference; the cache's goes below
+  } else {
+    frame = take_frame(fault);
+    if (!frame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
+    swap.cache_insert(slot, *frame);  // our reference is the cache's during the read
+    const Status read = swap.read(fault.task, slot, *frame);
+    fault.did_io = true;
+    swap.cache_io_done(slot, fault.task);
+    if (!read) {
+      swap.cache_remove(slot);
+      return FaultOutcome::kBus;
+    }
+    get_frame(*frame);
+  }
+  // The fault may have slept: map the page only if its PTE still holds this entry.
+  const Vma* vma = find_vma(page);
+  const auto now_entry = table_->absent_entry(page);
+  if (vma == nullptr || !now_entry || *now_entry != entry ||
+      !table_->map(page, mmu::address_of(*frame), mmu::PageSize::k4K, pte_flags(*vma) | pte::kDirty)) {
+    put_frame(*frame);
+    swap.cache_remove(slot);
+    return std::nullopt;
+  }
+  ++resident_pages_;
+  --swapped_pages_;
+  swap.release(slot);
+  swap.cache_remove(slot);
+  note_mapped(*vma, page, *frame, fault.write);
+  return FaultOutcome::kMinor;
+}
+
+std::optional<mmu::FrameNumber> AddressSpace::unmap_to_swap(VirtAddr page, std::uint64_t slot) {
+  const auto mapping = table_->lookup(page);
+  const Vma* vma = find_vma(page);
+  if (!mapping || mapping->size != mmu::PageSize::k4K || vma == nullptr || vma->shared) return std::nullopt;
+  const mmu::FrameNumber frame = mmu::frame_of(mapping->page_base);
+  kernel_.machine().memory().write(mapping->entry_address, swap_entry::make(slot));
+  flush_page(page);
+  note_unmapped(vma, page, frame);
+  --resident_pages_;
+  ++swapped_pages_;
+  return frame;
+}
+
+bool AddressSpace::test_and_clear_accessed(VirtAddr page, bool* dirty) {
+  const auto mapping = table_->lookup(page);
+  if (!mapping) return false;
+  *dirty = (mapping->entry & pte::kDirty) != 0;
+  if ((mapping->entry & pte::kAccessed) == 0) return false;
+  kernel_.machine().memory().write(mapping->entry_address, mapping->entry & ~pte::kAccessed);
+  return true;
+}
+
+Status AddressSpace::set_resident_limit(VirtAddr address, std::uint64_t length, std::uint64_t limit,
+                                        std::vector<VirtAddr> future) {
+  auto it = vmas_.find(address);
+  if (it == vmas_.end() || it->second.length() != page_round_up(length) || limit == 0) return Errno::kEINVAL;
+  Vma& vma = it->second;
+  if (vma.shared || cache_of(vma) != nullptr || vma.resident_set) return Errno::kEINVAL;
+  if (kernel_.swap_area() == nullptr) return Errno::kENODEV;
+  std::vector<PageKey> keys;
+  keys.reserve(future.size());
+  for (VirtAddr reference : future) {
+    if (!vma.contains(reference)) return Errno::kEINVAL;
+    keys.push_back(reference / kPageBytes);
+  }
+  auto region = std::make_shared<ResidentSet>();
+  region->limit = limit;
+  try {
+    region->policy = make_replacement_policy(
+        kernel_.config().memory.replacement,
+        {.frames = limit, .seed = kernel_.config().memory.seed ^ address, .future = std::move(keys)});
+  } catch (const std::invalid_argument&) {
+    return Errno::kEINVAL;
+  }
+  // Pages already resident join the region's policy in address order.
+  std::uint64_t resident = 0;
+  table_->visit_leaves(vma.start, vma.end, [&](VirtAddr, const mmu::Mapping&) { ++resident; });
+  if (resident > limit) return Errno::kEINVAL;
+  table_->visit_leaves(vma.start, vma.end, [&](VirtAddr page, const mmu::Mapping& mapping) {
+    kernel_.reclaimer().untrack_mapping(mmu::frame_of(mapping.page_base), *this, page);
+    region->policy->on_fault(page / kPageBytes, false);
+  });
+  vma.resident_set = std::move(region);
+  return {};
+}
+
+Result<bool> AddressSpace::page_reference(Task& task, VirtAddr address, bool write) {
+  const Vma* vma = find_vma(address);
+  if (vma == nullptr || !vma->resident_set) return Errno::kEINVAL;
+  const VirtAddr page = address & ~(kPageBytes - 1);
+  if (!table_->lookup(page)) return Errno::kEFAULT;
+  ResidentSet& region = *vma->resident_set;
+  if (region.last_fault == page) {
+    region.last_fault.reset();
+    ++task.acct.page_misses;
+    return false;
+  }
+  region.last_fault.reset();
+  region.policy->on_access(page / kPageBytes, write);
+  ++task.acct.page_hits;
+  return true;
 }
 
 Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy() {
   auto child = OSSIM_TRY(create(kernel_));
-  for (const auto& [start, vma] : vmas_) child->emplace_vma(vma);
+  for (const auto& [start, vma] : vmas_) {
+    Vma copy = vma;
+    copy.resident_set = nullptr;
+    child->emplace_vma(std::move(copy));
+  }
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
   mmu::PhysicalMemory& memory = kernel_.machine().memory();
@@ -500,8 +708,22 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy() {
         out_of_memory = true;
         return;
       }
-      get_frame(mmu::frame_of(pte::address(entry)));
+      const mmu::FrameNumber frame = mmu::frame_of(pte::address(entry));
+      // Shared now: reclaim knows no single PTE to unmap it through until it is exclusive.
+      if (!vma.shared && !vma.resident_set) kernel_.reclaimer().untrack_mapping(frame, *this, page);
+      get_frame(frame);
       ++child->resident_pages_;
+    });
+    if (out_of_memory) return Errno::kENOMEM;
+    if (swapped_pages_ == 0) continue;
+    table_->visit_absent(vma.start, vma.end, [&](VirtAddr page, pte::Entry entry) {
+      if (out_of_memory || !swap_entry::is_swap(entry)) return;
+      if (!child->table_->set_absent(page, entry)) {
+        out_of_memory = true;
+        return;
+      }
+      kernel_.swap_area()->duplicate(swap_entry::slot_of(entry));
+      ++child->swapped_pages_;
     });
     if (out_of_memory) return Errno::kENOMEM;
   }

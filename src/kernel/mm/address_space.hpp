@@ -16,6 +16,13 @@
 //     cache's own on a cached frame.
 //   - Shared mappings (kMapShared) map the frames of a page cache, a file's or anonymous
 //     shared memory's, so every mapper (forked or not) sees the same bytes.
+//   - Swap: reclaim (mm/reclaim.hpp) turns the PTE of an anonymous page into a swap entry
+//     (mm/swap_entry.hpp); a fault on it reads the page back (a major fault), fork shares
+//     the entry, unmapping releases it. Exclusive anonymous pages are tracked for reclaim
+//     with the PTE that maps them.
+//
+// Faults may sleep (reclaim, swap I/O). Whatever a fault looked up before sleeping may
+// have changed meanwhile, so after a sleep it starts over (Linux's VM_FAULT_RETRY).
 //
 // TLB coherence: the address space remembers which CPUs may hold translations for it and
 // invalidates on each of them when a mapping is removed or loses permissions (the effect
@@ -24,6 +31,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "ossim/mmu/page_table.hpp"
 #include "kernel/mm/vma.hpp"
@@ -33,6 +42,7 @@ namespace ossim::kernel {
 
 class KernelCore;
 class PageCache;
+class Task;
 
 /// Fixed layout of a user address space (x86-64 Linux without randomisation).
 namespace layout {
@@ -101,14 +111,37 @@ class AddressSpace {
   mmu::VirtAddr brk_start() const { return brk_start_; }
 
   // ---- Faults -------------------------------------------------------------------------------
-  /// Resolves a page fault at `address` with the x86 error code (P, W, U, I bits).
-  FaultOutcome handle_fault(mmu::VirtAddr address, std::uint32_t error_code);
+  /// Resolves a page fault of `task` at `address` with the x86 error code (P, W, U, I
+  /// bits). `task` may sleep (reclaim, swap-in).
+  FaultOutcome handle_fault(Task& task, mmu::VirtAddr address, std::uint32_t error_code);
+
+  // ---- Reclaim and swap -------------------------------------------------------------------
+  /// Reclaim's unmap of one anonymous page: its PTE becomes the swap entry of `slot` and
+  /// the frame is returned with the PTE's reference, now the caller's. nullopt, changing
+  /// nothing, if no 4 KiB private page is mapped there.
+  std::optional<mmu::FrameNumber> unmap_to_swap(mmu::VirtAddr page, std::uint64_t slot);
+  /// Whether the page's PTE has its accessed bit set, which it clears (without a TLB
+  /// flush, as x86 Linux); `*dirty` gets the D bit.
+  bool test_and_clear_accessed(mmu::VirtAddr page, bool* dirty);
+  /// Caps the resident pages of the anonymous private VMA [address, address + length)
+  /// (exactly one VMA) at `limit`, replacing with a new `policy` (replacement policy
+  /// names; OPT replays `future`, the region's page addresses in reference order).
+  /// EINVAL for a bad range, limit or policy; ENODEV without a swap area to evict to.
+  Status set_resident_limit(mmu::VirtAddr address, std::uint64_t length, std::uint64_t limit,
+                            std::vector<mmu::VirtAddr> future);
+  /// The exact reference stream of a capped region: `task` has just referenced `address`.
+  /// Returns true for a hit, false for a miss (the reference that faulted the page in),
+  /// counting it in the task's accounting. EINVAL outside a capped region; EFAULT if the
+  /// page is not resident (it was not touched).
+  Result<bool> page_reference(Task& task, mmu::VirtAddr address, bool write);
 
   /// fork: a copy-on-write copy (ENOMEM if page-table frames run out).
   Result<std::shared_ptr<AddressSpace>> fork_copy();
 
   // ---- Statistics -------------------------------------------------------------------------
   std::uint64_t resident_pages() const { return resident_pages_; }
+  /// Pages whose PTE holds a swap entry.
+  std::uint64_t swapped_pages() const { return swapped_pages_; }
   std::uint64_t virtual_bytes() const;
   std::uint64_t cow_copies() const { return cow_copies_; }
 
@@ -132,11 +165,34 @@ class AddressSpace {
   /// reverse maps exact.
   void emplace_vma(Vma vma);
   std::map<mmu::VirtAddr, Vma>::iterator erase_vma(std::map<mmu::VirtAddr, Vma>::iterator it);
+  /// One fault in progress: who faulted, and what carries across its retries.
+  struct FaultContext {
+    Task& task;
+    bool write = false;
+    bool did_io = false;                     // a major fault
+    bool retry = false;                      // set with a nullopt take_frame(): slept
+    std::optional<mmu::FrameNumber> spare;   // a frame taken before a sleep, for the retry
+  };
+  /// One attempt at a fault; nullopt: it slept, start over.
+  std::optional<FaultOutcome> fault_step(FaultContext& fault, mmu::VirtAddr address, std::uint32_t error_code);
+  /// A frame for a new page (refcount 1), possibly after reclaim. nullopt with
+  /// fault.retry when the task slept (the frame is kept for the retry), without it when
+  /// memory is exhausted.
+  std::optional<mmu::FrameNumber> take_frame(FaultContext& fault);
   /// Not-present faults on a page-cache-backed VMA.
-  FaultOutcome fault_in_cached_page(const Vma& vma, mmu::VirtAddr page, bool write);
+  std::optional<FaultOutcome> fault_in_cached_page(FaultContext& fault, const Vma& vma, mmu::VirtAddr page);
   /// Maps a fresh private frame at `page`: zeroes, then the first `copy_bytes` of `source`.
-  FaultOutcome map_private_copy(const Vma& vma, mmu::VirtAddr page, const std::byte* source,
-                                std::uint64_t copy_bytes);
+  std::optional<FaultOutcome> map_private_copy(FaultContext& fault, const Vma& vma, mmu::VirtAddr page,
+                                               const std::byte* source, std::uint64_t copy_bytes);
+  /// A not-present fault on a swap entry: reads the page back.
+  std::optional<FaultOutcome> swap_in(FaultContext& fault, mmu::VirtAddr page, mmu::pte::Entry entry);
+  /// A capped region about to take a new page: evicts one of its pages if it is full.
+  /// nullopt when it slept (evicted); kMinor when there is room.
+  std::optional<FaultOutcome> make_room(FaultContext& fault, const Vma& vma);
+  /// Bookkeeping of an anonymous page mapped at / unmapped from `page`: the region's
+  /// policy, or reclaim's tracking.
+  void note_mapped(const Vma& vma, mmu::VirtAddr page, mmu::FrameNumber frame, bool write);
+  void note_unmapped(const Vma* vma, mmu::VirtAddr page, mmu::FrameNumber frame);
   void get_frame(mmu::FrameNumber frame);
   void put_frame(mmu::FrameNumber frame);
 
@@ -148,6 +204,7 @@ class AddressSpace {
   mmu::VirtAddr brk_ = 0;
   std::uint64_t tlb_cpus_ = 0;
   std::uint64_t resident_pages_ = 0;
+  std::uint64_t swapped_pages_ = 0;
   std::uint64_t cow_copies_ = 0;
 };
 

@@ -13,6 +13,7 @@ namespace ossim::kernel {
 
 class Inode;
 class SharedMemory;
+struct ResidentSet;
 
 enum class VmaKind : std::uint8_t { kText, kData, kBss, kHeap, kStack, kMmap };
 std::string_view vma_kind_name(VmaKind kind);
@@ -37,6 +38,9 @@ struct Vma {
   /// object's page shared_offset / 4 KiB + i.
   std::shared_ptr<SharedMemory> shared_memory = nullptr;
   std::uint64_t shared_offset = 0;
+  /// A cap on the VMA's resident pages with its own replacement policy (page_refs
+  /// experiments; mm/resident_set.hpp), or null. Not inherited by fork.
+  std::shared_ptr<ResidentSet> resident_set = nullptr;
 
   std::uint64_t length() const { return end - start; }
   bool contains(mmu::VirtAddr address) const { return address >= start && address < end; }

@@ -1,11 +1,12 @@
 // OPT (Belady's MIN): evict the resident page whose next use lies farthest in the future
 // (never used again counts as farthest; among those, the smallest key, which does not
 // change the hit count). It needs the whole reference string, so it is for offline study:
-// each on_fault/on_access call consumes the next reference of `future`.
+// each on_fault/on_access call consumes the next reference of `future`. Given no future
+// at all (online use, as global reclaim would make), it evicts the lowest key; a reference
+// that strays from the future counts as never used again.
 
 #include <limits>
 #include <map>
-#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
@@ -50,8 +51,15 @@ class OptPolicy final : public ReplacementPolicy {
   static constexpr std::size_t kNever = std::numeric_limits<std::size_t>::max();
 
   void referenced(PageKey page) {
+    if (future_.empty()) {
+      // No recorded future (OPT asked to run online): every next use is unknown.
+      next_use_[page] = kNever;
+      return;
+    }
     if (cursor_ >= future_.size() || future_[cursor_] != page) {
-      throw std::logic_error("opt: the references differ from the future it was given");
+      // A reference the recorded future did not foresee: its next use is unknown too.
+      next_use_[page] = kNever;
+      return;
     }
     next_use_[page] = next_[cursor_];
     ++cursor_;
