@@ -84,6 +84,8 @@ Json workload_task_json(const kernel::TaskInfo& task) {
       lateness && a.jobs > 0 ? Json(lateness_ns(a.total_lateness / static_cast<std::int64_t>(a.jobs))) : Json(nullptr);
   item["minor_faults"] = a.minor_faults;
   item["major_faults"] = a.major_faults;
+  item["page_hits"] = a.page_hits;
+  item["page_misses"] = a.page_misses;
   item["syscalls"] = a.syscalls;
   return item;
 }
@@ -105,6 +107,26 @@ Json any_task_json(const kernel::TaskInfo& task) {
   item["minor_faults"] = a.minor_faults;
   item["major_faults"] = a.major_faults;
   return item;
+}
+
+/// The memory system's counters, in pages (/proc/meminfo and /proc/vmstat's figures).
+Json memory_json(const kernel::MemoryStats& memory) {
+  return {{"total_pages", memory.total_frames},
+          {"free_pages_at_end", memory.free_frames},
+          {"cached_pages_at_end", memory.cached_pages},
+          {"swap_pages", memory.swap_slots},
+          {"swap_used_pages_at_end", memory.swap_used},
+          {"pages_swapped_out", memory.pages_swapped_out},
+          {"pages_swapped_in", memory.pages_swapped_in},
+          {"pages_scanned", memory.pages_scanned},
+          {"pages_reclaimed", memory.pages_reclaimed},
+          {"kswapd_wakeups", memory.kswapd_wakeups},
+          {"kswapd_reclaimed", memory.kswapd_reclaimed},
+          {"direct_reclaims", memory.direct_reclaims},
+          {"direct_reclaimed", memory.direct_reclaimed},
+          {"oom_kills", memory.oom_kills},
+          {"swap_disk_reads", memory.disk_reads},
+          {"swap_disk_writes", memory.disk_writes}};
 }
 
 Json tlb_json(const mmu::Tlb& tlb) {
@@ -221,6 +243,7 @@ nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end
                      {"init_exit", std::move(init_exit)}};
   document["totals"] = std::move(totals);
   document["cpus"] = std::move(cpus);
+  document["memory"] = memory_json(kernel.memory_stats());
   document["tasks"] = std::move(workload_tasks);
   document["all_tasks"] = std::move(all_tasks);
   return document;

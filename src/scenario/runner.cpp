@@ -146,7 +146,9 @@ RunResult run_scenario(const Scenario& scenario) {
   sim::Engine engine({.seed = scenario.run.seed});
   Machine machine(engine, scenario.machine);
   if (scenario.outputs.trace) result.trace = std::make_unique<sim::Trace>(scenario.outputs.categories);
-  kernel::Kernel kernel(machine, scenario.kernel, result.trace.get());
+  kernel::KernelConfig kernel_config = scenario.kernel;
+  kernel_config.memory.seed = sim::RandomStream(scenario.run.seed, "replacement").next_u64();
+  kernel::Kernel kernel(machine, kernel_config, result.trace.get());
   spawn_workloads(scenario, kernel, engine);
   kernel.boot({});  // init only reaps: the kernel starts the workloads at their arrivals
 

@@ -9,6 +9,7 @@
 
 #include "scenario/json_override.hpp"
 #include "scenario/json_reader.hpp"
+#include "ossim/kernel/page_replacement.hpp"
 #include "ossim/workloads/task_set.hpp"
 #include "workloads/workload_registry.hpp"
 
@@ -41,6 +42,8 @@ constexpr std::string_view kDefaultScenario = R"json({
 constexpr unsigned kDefaultCpus = 2;
 constexpr std::uint64_t kDefaultMemory = std::uint64_t{256} << 20;
 constexpr std::uint64_t kPageBytes = 4096;
+/// Swap the scenario machine gets unless kernel.memory.swap says otherwise.
+constexpr std::uint64_t kDefaultSwap = std::uint64_t{512} << 20;
 // How far a CPU may run ahead of the others before syncing. Zero interleaves CPUs exactly,
 // but two CPUs that both compute then advance a cycle per engine event; 1us keeps
 // cross-CPU timing well inside a context switch's cost at a small fraction of the events.
@@ -221,9 +224,40 @@ OrderedJson scheduler_json(const kernel::SchedulerConfig& config) {
           {"balance_ms", OrderedJson(workloads::duration_json(config.balance_interval, sim::kMillisecond))}};
 }
 
-void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
+/// kernel.memory: the replacement policy, the watermarks, and the swap area, which gets a
+/// disk of its own on the machine ("swap0", an SSD unless `device` says "hdd").
+void read_memory(JsonReader memory, kernel::MemoryConfig& config, MachineConfig& machine) {
+  const std::vector<std::string> names = kernel::replacement_policy_names();
+  config.replacement = memory.get_choice("replacement", std::vector<std::string_view>(names.begin(), names.end()),
+                                         config.replacement);
+  config.min_free_kbytes = memory.get_in_range<std::uint64_t>("min_free_kbytes", 0, std::uint64_t{1} << 26, 0);
+  JsonReader swap = memory.object("swap");
+  const std::uint64_t bytes = swap.get_bytes("size", kDefaultSwap);
+  if (bytes % kPageBytes != 0) swap.fail("size", "must be a whole number of 4 KiB pages");
+  if (bytes > (std::uint64_t{1} << 40)) swap.fail("size", fmt::format("at most 1TiB, got {}", format_bytes(bytes)));
+  const dev::DiskKind kind =
+      swap.get_enum("device", {{"ssd", dev::DiskKind::kSsd}, {"hdd", dev::DiskKind::kHdd}}, dev::DiskKind::kSsd);
+  swap.finish();
+  memory.finish();
+  if (bytes == 0) return;
+  config.swap_disk = static_cast<unsigned>(machine.disks.size());
+  machine.disks.push_back(dev::BlockDeviceConfig{.name = "swap0", .kind = kind, .sectors = bytes / dev::kSectorBytes});
+}
+
+OrderedJson memory_json(const kernel::MemoryConfig& config, const MachineConfig& machine) {
+  OrderedJson swap = {{"size", "0B"}};
+  if (config.swap_disk) {
+    const dev::BlockDeviceConfig& disk = machine.disks.at(*config.swap_disk);
+    swap = {{"size", format_bytes(disk.sectors * dev::kSectorBytes)},
+            {"device", disk.kind == dev::DiskKind::kSsd ? "ssd" : "hdd"}};
+  }
+  return {{"replacement", config.replacement}, {"min_free_kbytes", config.min_free_kbytes}, {"swap", std::move(swap)}};
+}
+
+void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config, MachineConfig& machine) {
   config.hz = kernel_section.get_in_range<unsigned>("hz", 1, 100'000, config.hz);
   read_scheduler(kernel_section, config.scheduler);
+  read_memory(kernel_section.object("memory"), config.memory, machine);
   config.pcid = kernel_section.get("pcid", config.pcid);
   config.costs = read_costs(kernel_section);
   kernel_section.finish();
@@ -235,9 +269,11 @@ std::span<const std::string_view> inline_params(std::string_view kind) {
   static constexpr std::string_view kJob[] = {"cpu_ms", "io_every_ms", "io_ms"};
   static constexpr std::string_view kPeriodic[] = {"period_ms", "wcet_ms", "deadline_ms", "jobs"};
   static constexpr std::string_view kRtApp[] = {"phases", "loop"};
+  static constexpr std::string_view kPageRefs[] = {"pages", "resident_limit", "write"};
   if (kind == "job") return kJob;
   if (kind == "periodic") return kPeriodic;
   if (kind == "rtapp") return kRtApp;
+  if (kind == "page_refs") return kPageRefs;
   return {};
 }
 
@@ -431,7 +467,7 @@ Scenario parse_scenario(const nlohmann::json& document) {
   const bool ideal_costs = kernel_section != nullptr && kernel_section->is_object() &&
                            kernel_section->contains("costs") && (*kernel_section)["costs"] == "ideal";
   read_machine(root.object("machine"), scenario.machine, scenario.ideal_timing, ideal_costs);
-  read_kernel(root.object("kernel"), scenario.kernel);
+  read_kernel(root.object("kernel"), scenario.kernel, scenario.machine);
 
   // The run section first: task-set generators draw from the run's seed.
   JsonReader run = root.object("run");
@@ -552,6 +588,7 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
                          {"tlb", std::move(tlb)}};
   document["kernel"] = {{"hz", kernel.hz},
                         {"scheduler", scheduler_json(kernel.scheduler)},
+                        {"memory", memory_json(kernel.memory, machine)},
                         {"pcid", kernel.pcid},
                         {"costs", std::move(costs)}};
   document["workloads"] = std::move(workloads);

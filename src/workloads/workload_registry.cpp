@@ -18,7 +18,8 @@ namespace ossim::workloads {
   X(sleep_loop)                   \
   X(job)                          \
   X(periodic)                     \
-  X(rtapp)
+  X(rtapp)                        \
+  X(page_refs)
 // clang-format on
 
 #define OSSIM_DECLARE_WORKLOAD(name) const CannedWorkload& name##_workload();

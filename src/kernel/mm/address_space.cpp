@@ -564,7 +564,7 @@ std::optional<FaultOutcome> AddressSpace::make_room(FaultContext& fault, const V
     region->policy->on_fault(victim / kPageBytes, false);  // it stays resident after all
     return FaultOutcome::kOutOfMemory;
   }
-  fault.did_io = true;
+  // Writing the victim out is not what makes a fault major: reading its own page in is.
   return std::nullopt;
 }
 
