@@ -9,6 +9,7 @@
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/page_cache.hpp"
+#include "kernel/mm/swap_area.hpp"
 
 namespace ossim::kernel {
 
@@ -110,9 +111,12 @@ std::shared_ptr<Inode> ProcRoot::lookup(const std::string& name) {
       const std::uint64_t total_kb = kernel.machine().frames().managed_frames() * 4;
       const std::uint64_t free_kb = kernel.machine().frames().free_frames() * 4;
       const std::uint64_t cached_kb = kernel.page_cache_pool().cached_pages * 4;
+      const SwapArea* swap = kernel.swap_area();
+      const std::uint64_t swap_total_kb = swap != nullptr ? swap->slots() * 4 : 0;
+      const std::uint64_t swap_free_kb = swap != nullptr ? (swap->slots() - swap->used()) * 4 : 0;
       return fmt::format("MemTotal:\t{:8} kB\nMemFree:\t{:8} kB\nCached:\t{:8} kB\nSwapTotal:\t{:8} kB\n"
                          "SwapFree:\t{:8} kB\n",
-                         total_kb, free_kb, cached_kb, 0, 0);
+                         total_kb, free_kb, cached_kb, swap_total_kb, swap_free_kb);
     });
   }
   // A number names a process (a thread-group leader that has not been reaped).

@@ -108,6 +108,28 @@ TEST_CASE("swapped-out pages come back byte-identical", "[swap]") {
   CHECK(init->accounting.major_faults == memory.pages_swapped_in);
 }
 
+TEST_CASE("/proc/meminfo reports the swap area and its use", "[swap][procfs]") {
+  SwapMachine m(16, 64);
+  std::string meminfo;
+  m.run([&](user::Process& init) {
+    constexpr std::uint64_t kPages = 6144;
+    const auto base = static_cast<std::uint64_t>(
+        init.mmap(0, kPages * kPage, sys::kProtRead | sys::kProtWrite, sys::kMapPrivate | sys::kMapAnonymous));
+    for (std::uint64_t i = 0; i < kPages; ++i) init.store<std::uint64_t>(base + i * kPage, i);
+    const int fd = init.open("/proc/meminfo", sys::kOpenReadOnly);
+    char buffer[512] = {};
+    const auto got = init.read(fd, std::span<char>(buffer, sizeof buffer - 1));
+    if (got > 0) meminfo.assign(buffer, static_cast<std::size_t>(got));
+    return 0;
+  });
+  CHECK_THAT(meminfo, Catch::Contains("SwapTotal:\t   65536 kB"));
+  // Pages swapped out at that moment: what the swap area held then.
+  const auto at = meminfo.find("SwapFree:\t");
+  REQUIRE(at != std::string::npos);
+  const std::uint64_t swap_free_kb = std::stoull(meminfo.substr(at + 10));
+  CHECK(swap_free_kb < 65536 - 4 * 2048);
+}
+
 TEST_CASE("kswapd reclaims in the background above the high watermark", "[swap]") {
   SwapMachine m(16, 64);
   const int status = m.run([&](user::Process& init) { return write_then_verify(init, 6144, 7) == 0 ? 0 : 1; });
