@@ -19,7 +19,8 @@ namespace ossim::workloads {
   X(job)                          \
   X(periodic)                     \
   X(rtapp)                        \
-  X(page_refs)
+  X(page_refs)                    \
+  X(thrash)
 // clang-format on
 
 #define OSSIM_DECLARE_WORKLOAD(name) const CannedWorkload& name##_workload();

@@ -164,12 +164,12 @@ std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
     if (!tracked(frame)) continue;
     const Owner owner = owners_[frame];
     owners_[frame] = Owner{};  // the policy has forgotten it already
-    const std::uint64_t free_before = free_frames();
-    if (!swap_out(task, *owner.mm, owner.page)) {
+    bool frame_freed = false;
+    if (!swap_out(task, *owner.mm, owner.page, &frame_freed)) {
       track(frame, *owner.mm, owner.page, false);
       break;  // swap is full
     }
-    if (free_frames() > free_before) {
+    if (frame_freed) {
       ++freed;
       ++stats_.reclaimed;
     }
@@ -177,7 +177,7 @@ std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
   return freed;
 }
 
-bool Reclaimer::swap_out(Task& task, AddressSpace& mm, mmu::VirtAddr page) {
+bool Reclaimer::swap_out(Task& task, AddressSpace& mm, mmu::VirtAddr page, bool* freed) {
   if (swap_ == nullptr) return false;
   const auto slot = swap_->allocate();
   if (!slot) return false;
@@ -194,7 +194,8 @@ bool Reclaimer::swap_out(Task& task, AddressSpace& mm, mmu::VirtAddr page) {
   const Status written = swap_->write(task, *slot, *frame);
   if (!written) throw std::logic_error("swap: a write inside the swap area failed");
   swap_->cache_io_done(*slot, task);
-  swap_->cache_remove(*slot);
+  const bool frame_freed = swap_->cache_remove(*slot);
+  if (freed != nullptr) *freed = frame_freed;
   return true;
 }
 

@@ -103,7 +103,8 @@ class Reclaimer {
   /// its data is written to a new slot while `task` sleeps, and its frame is freed unless
   /// someone mapped it again meanwhile. False when there is no swap area or it is full.
   /// `mm` is not touched after the write starts (its process may exit meanwhile).
-  bool swap_out(Task& task, AddressSpace& mm, mmu::VirtAddr page);
+  /// `*freed` (if given) says whether the frame went back to the free pool.
+  bool swap_out(Task& task, AddressSpace& mm, mmu::VirtAddr page, bool* freed = nullptr);
 
   const Watermarks& watermarks() const { return watermarks_; }
   const ReclaimStats& stats() const { return stats_; }

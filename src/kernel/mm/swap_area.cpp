@@ -65,14 +65,16 @@ void SwapArea::cache_io_done(std::uint64_t slot, const Task& by) {
   kernel_.wake_up_all(io_waiters_, cpu->now(), cpu);
 }
 
-void SwapArea::cache_remove(std::uint64_t slot) {
+bool SwapArea::cache_remove(std::uint64_t slot) {
   auto it = cache_.find(slot);
-  if (it == cache_.end()) return;
+  if (it == cache_.end()) return false;
   const mmu::FrameNumber frame = it->second.frame;
   cache_.erase(it);
   mmu::Frame& record = kernel_.machine().memory().frame(frame);
-  if (--record.refcount == 0) kernel_.machine().frames().free(frame);
+  const bool freed = --record.refcount == 0;
+  if (freed) kernel_.machine().frames().free(frame);
   if (counts_[slot] == 0) free_slot(slot);
+  return freed;
 }
 
 const SwapArea::CachedSwapPage* SwapArea::cached(std::uint64_t slot) const {

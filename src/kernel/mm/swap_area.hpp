@@ -62,9 +62,9 @@ class SwapArea {
   void cache_insert(std::uint64_t slot, mmu::FrameNumber frame);
   /// The I/O on `slot`'s cached page is over: tasks waiting for it go on.
   void cache_io_done(std::uint64_t slot, const Task& by);
-  /// Removes `slot`'s page from the cache, dropping the cache's frame reference (freeing
-  /// the frame if it was the last), and frees the slot if no PTE holds it.
-  void cache_remove(std::uint64_t slot);
+  /// Removes `slot`'s page from the cache, dropping the cache's frame reference, and frees
+  /// the slot if no PTE holds it. Returns whether that freed the frame (no one else maps it).
+  bool cache_remove(std::uint64_t slot);
   struct CachedSwapPage {
     mmu::FrameNumber frame = 0;
     bool io_in_flight = false;
