@@ -2,6 +2,7 @@
 // experiment calls (resident limits and the exact reference stream).
 
 #include "kernel/entry/syscall_table.hpp"
+#include "kernel/fs/devices.hpp"
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/inode.hpp"
 #include "kernel/entry/user_copy.hpp"
@@ -38,8 +39,15 @@ SyscallResult sys_mmap(SyscallCall& call) {
     }
     if (!file->readable()) return Errno::kEACCES;
     inode = file->inode();
-    // Only files with a page cache can be mapped (not directories, pipes, the console).
-    if (inode->page_cache() == nullptr) return Errno::kENODEV;
+    // /dev/zero maps as anonymous memory: private, or shared between the mappers and the
+    // children they fork (Linux's mmap_zero / shmem_zero_setup).
+    if (const auto* device = dynamic_cast<const CharDevice*>(inode.get());
+        device != nullptr && device->kind() == CharDeviceKind::kZero) {
+      inode.reset();
+    } else if (inode->page_cache() == nullptr) {
+      // Only files with a page cache can be mapped (not directories, pipes, the console).
+      return Errno::kENODEV;
+    }
     const std::uint64_t pages = length / mmu::kPageBytes + (length % mmu::kPageBytes != 0 ? 1 : 0);
     if (offset / mmu::kPageBytes + pages < offset / mmu::kPageBytes) return Errno::kEOVERFLOW;
   }

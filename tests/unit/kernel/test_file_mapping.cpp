@@ -518,3 +518,33 @@ TEST_CASE("a file's frames return to the free pool when it is unlinked and its l
   CHECK(cached == cached_pages_in_tree(*f.core().vfs().root()));
   CHECK(f.free_frames() + cached == before_boot);
 }
+
+TEST_CASE("/dev/zero maps as anonymous memory: private zeros, or shared with forked children",
+          "[kernel][mmap][dev_zero]") {
+  KernelFixture f;
+  std::string private_bytes;
+  std::string seen_by_parent;
+  int child_status = -1;
+  f.run([&](user::Process& init) {
+    const int zero = init.open("/dev/zero", sys::kOpenReadWrite);
+    REQUIRE(zero >= 0);
+    const std::int64_t priv = init.mmap(0, 2 * kPage, kReadWrite, sys::kMapPrivate, zero);
+    REQUIRE(priv > 0);
+    private_bytes = load_string(init, static_cast<mmu::VirtAddr>(priv), 8);
+    init.store<std::uint64_t>(static_cast<mmu::VirtAddr>(priv), 42);  // writable, like anonymous memory
+    const std::int64_t shared = init.mmap(0, kPage, kReadWrite, sys::kMapShared, zero);
+    REQUIRE(shared > 0);
+    init.close(zero);
+    const auto at = static_cast<mmu::VirtAddr>(shared);
+    const int child = init.fork([at](user::Process& self) {
+      self.write_memory(at, "from child", 10);
+      return 0;
+    });
+    init.waitpid(child, &child_status, 0);
+    seen_by_parent = load_string(init, at, 10);
+    return 0;
+  });
+  CHECK(private_bytes == std::string(8, '\0'));
+  CHECK(child_status == sys::exited_status(0));
+  CHECK(seen_by_parent == "from child");
+}
