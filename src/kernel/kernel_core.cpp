@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "kernel/block/disk_driver.hpp"
+#include "kernel/fs/block_device_file.hpp"
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -31,7 +32,7 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
                         std::make_unique<RtClass>(*scheduler_, machine_.cpu_count(), config_.scheduler));
   scheduler_->set_class(Scheduler::ClassRank::kFair,
                         make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
-  page_cache_pool_ = std::make_unique<PageCachePool>(PageCachePool{machine_.memory(), machine_.frames()});
+  page_cache_pool_ = std::unique_ptr<PageCachePool>(new PageCachePool{machine_.memory(), machine_.frames()});
   vfs_ = std::make_unique<Vfs>(*this);
   attach_disks();
 }
@@ -61,6 +62,16 @@ void KernelCore::attach_disks() {
   } catch (const std::invalid_argument& error) {
     throw std::invalid_argument(fmt::format("kernel.memory.replacement: {}", error.what()));
   }
+  page_cache_pool_->kernel = this;
+  // Every disk but the swap disk is a block device file under /dev, named as the disk.
+  for (unsigned i = 0; i < disks_.size(); ++i) {
+    if (memory.swap_disk == i) continue;
+    auto node = std::make_shared<BlockDeviceFile>(*this, vfs_->next_ino(), *disks_[i], i);
+    if (!vfs_->dev()->link(disks_[i]->device().config().name, std::move(node))) {
+      throw std::invalid_argument(fmt::format("machine.disks[{}].name: \"{}\" is taken in /dev", i,
+                                              disks_[i]->device().config().name));
+    }
+  }
 }
 
 KernelCore::~KernelCore() {
@@ -69,6 +80,8 @@ KernelCore::~KernelCore() {
   // Unwind the tasks' fibers while everything they may touch still exists.
   while (!tasks_.empty()) tasks_.erase(std::prev(tasks_.end()));
   idle_tasks_.clear();
+  // The reclaimer goes before the files whose caches it tracks.
+  page_cache_pool_->kernel = nullptr;
 }
 
 // ---- Programs, boot and power -------------------------------------------------------------

@@ -108,6 +108,11 @@ class KernelCore final : public user::CodeRegistry {
   const std::map<pid_t, TaskInfo>& exited_tasks() const { return reaped_; }
   /// The task on `cpu`.
   Task& current(const cpu::Cpu& cpu) { return *scheduler_->rq(cpu.id()).curr; }
+  /// The task whose fiber is running (Linux's `current`), or nullptr on the host.
+  Task* current_task() {
+    const cpu::Cpu* cpu = running_cpu();
+    return cpu != nullptr ? &current(*cpu) : nullptr;
+  }
   Task* init_task() { return init_; }
   TaskInfo info(const Task& task) const;
 

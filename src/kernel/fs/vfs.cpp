@@ -9,6 +9,7 @@ namespace ossim::kernel {
 Vfs::Vfs(KernelCore& kernel) : kernel_(kernel) {
   root_ = std::make_shared<RamDirectory>(next_ino(), 0755, std::weak_ptr<RamDirectory>());
   auto dev = make_directory(root_, "dev", 0755);
+  dev_ = dev;
   make_directory(root_, "bin", 0755);
   make_directory(root_, "sbin", 0755);
   make_directory(root_, "tmp", 01777);

@@ -33,6 +33,8 @@ class Vfs {
   explicit Vfs(KernelCore& kernel);
 
   std::shared_ptr<RamDirectory> root() const { return root_; }
+  /// /dev, where the kernel adds device files.
+  std::shared_ptr<RamDirectory> dev() const { return dev_; }
   FsContext initial_context() const { return FsContext{root_, root_, 022}; }
 
   /// The inode `path` names, relative to `start` for a relative path.
@@ -63,6 +65,7 @@ class Vfs {
   KernelCore& kernel_;
   std::uint64_t next_ino_ = 1;
   std::shared_ptr<RamDirectory> root_;
+  std::shared_ptr<RamDirectory> dev_;
 };
 
 }  // namespace ossim::kernel

@@ -206,10 +206,25 @@ Status AddressSpace::munmap(VirtAddr address, std::uint64_t length) {
   const VirtAddr end = address + length;
   split_at(address);
   split_at(end);
+  // Shared file pages with storage behind them are written back once unmapped (their D
+  // bits move to the cache as the PTEs go); the files stay alive until then.
+  struct WriteBack {
+    std::shared_ptr<Inode> file;
+    std::uint64_t first = 0;
+    std::uint64_t end = 0;
+  };
+  std::vector<WriteBack> write_backs;
+  for (auto it = vmas_.lower_bound(address); it != vmas_.end() && it->second.start < end; ++it) {
+    const Vma& vma = it->second;
+    if (vma.shared && vma.file && vma.file->page_cache()->has_storage()) {
+      write_backs.push_back({vma.file, cache_index(vma, vma.start), cache_index(vma, vma.end - kPageBytes) + 1});
+    }
+  }
   unmap_pages(address, end);
   for (auto it = vmas_.lower_bound(address); it != vmas_.end() && it->second.start < end;) {
     it = erase_vma(it);
   }
+  for (const WriteBack& range : write_backs) OSSIM_TRY(range.file->page_cache()->write_back(range.first, range.end));
   return {};
 }
 
@@ -348,6 +363,35 @@ void AddressSpace::note_unmapped(const Vma* vma, VirtAddr page, mmu::FrameNumber
   kernel_.reclaimer().untrack_mapping(frame, *this, page);
 }
 
+void AddressSpace::unmap_cache_frame(PageCache& cache, std::uint64_t index, mmu::FrameNumber frame) {
+  for (const auto& [start, vma] : vmas_) {
+    if (cache_of(vma) != &cache) continue;
+    const std::uint64_t vma_first = cache_index(vma, vma.start);
+    if (index < vma_first || index - vma_first >= vma.length() / kPageBytes) continue;
+    const VirtAddr page = vma.start + (index - vma_first) * kPageBytes;
+    const auto mapping = table_->lookup(page);
+    if (!mapping || mmu::frame_of(mapping->page_base) != frame) continue;
+    (void)table_->unmap(page);
+    if ((mapping->entry & pte::kDirty) != 0) cache.mark_dirty(index);
+    put_frame(frame);
+    --resident_pages_;
+    flush_page(page);
+  }
+}
+
+bool AddressSpace::test_and_clear_cache_accessed(const PageCache& cache, std::uint64_t index, bool* dirty) {
+  bool referenced = false;
+  for (const auto& [start, vma] : vmas_) {
+    if (cache_of(vma) != &cache) continue;
+    const std::uint64_t vma_first = cache_index(vma, vma.start);
+    if (index < vma_first || index - vma_first >= vma.length() / kPageBytes) continue;
+    bool page_dirty = false;
+    referenced = test_and_clear_accessed(vma.start + (index - vma_first) * kPageBytes, &page_dirty) || referenced;
+    *dirty = *dirty || page_dirty;
+  }
+  return referenced;
+}
+
 void AddressSpace::unmap_cache_pages(const PageCache& cache, std::uint64_t first_index) {
   for (const auto& [start, vma] : vmas_) {
     if (cache_of(vma) != &cache) continue;
@@ -457,8 +501,16 @@ std::optional<FaultOutcome> AddressSpace::fault_in_cached_page(FaultContext& fau
   // Linux's rule: a page that starts at or past the end of the file cannot be touched; the
   // partial last page reads as zero past the end (the cache keeps that tail zero).
   if (vma.file && vma.file_offset + in_vma >= vma.file->size()) return FaultOutcome::kBus;
-  auto cached = cache.get(cache_index(vma, page));
+  const std::uint64_t index = cache_index(vma, page);
+  const CachedPage* known = cache.find(index);
+  const bool reads_storage = cache.has_storage() && (known == nullptr || known->io_in_flight);
+  auto cached = cache.get(index);
   if (!cached) return cached.error() == Errno::kENOMEM ? FaultOutcome::kOutOfMemory : FaultOutcome::kBus;
+  if (reads_storage) {
+    // The task slept for the page (a major fault): what the fault looked up may be stale.
+    fault.did_io = true;
+    return std::nullopt;
+  }
   const CachedPage& cached_page = *cached.value();
   const std::byte* bytes = cache.bytes(cached_page);
   if (!vma.shared) {

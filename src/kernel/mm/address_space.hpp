@@ -101,6 +101,12 @@ class AddressSpace {
   /// the dirty pages back. ENOMEM if part of the range is unmapped (the mapped rest is
   /// still synced); EINVAL if `address` is not page aligned.
   Status msync(mmu::VirtAddr address, std::uint64_t length, int flags);
+  /// Reverse-map callback of PageCache::evict: unmaps every PTE of ours that maps `frame`
+  /// as page `index` of `cache` (private copies stay), moving D bits to the cached page.
+  void unmap_cache_frame(PageCache& cache, std::uint64_t index, mmu::FrameNumber frame);
+  /// Whether one of our PTEs mapping page `index` of `cache` has A set (clearing it); ORs
+  /// their D bits into `*dirty`.
+  bool test_and_clear_cache_accessed(const PageCache& cache, std::uint64_t index, bool* dirty);
   /// Reverse-map callback of PageCache::truncate: unmaps the pages of every VMA on `cache`
   /// whose page index in the cache is `first_index` or more, private copies included.
   void unmap_cache_pages(const PageCache& cache, std::uint64_t first_index);

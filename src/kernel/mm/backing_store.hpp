@@ -20,11 +20,13 @@ namespace ossim::kernel {
 class BackingStore {
  public:
   virtual ~BackingStore() = default;
-  /// Fills all kPageBytes of `page` with the file's page `index`: the stored bytes, zeros
-  /// for a hole and past the end of the file. An error leaves the page out of the cache.
-  virtual Status read_page(std::uint64_t index, std::span<std::byte> page) = 0;
-  /// Writes the dirty page `index` back to storage; the cache marks it clean on success.
-  virtual Status write_page(std::uint64_t index, std::span<const std::byte> page) = 0;
+  /// Fills all kPageBytes of `page` (the host view of the physical frame `frame`, which a
+  /// device fills by DMA) with the file's page `index`: the stored bytes, zeros for a hole
+  /// and past the end of the file. An error leaves the page out of the cache.
+  virtual Status read_page(std::uint64_t index, mmu::FrameNumber frame, std::span<std::byte> page) = 0;
+  /// Writes the dirty page `index` (held in `frame`) back to storage; the cache marks it
+  /// clean on success.
+  virtual Status write_page(std::uint64_t index, mmu::FrameNumber frame, std::span<const std::byte> page) = 0;
   /// Whether a clean page may be dropped under memory pressure and read again later.
   /// False when the page cache holds the only copy.
   virtual bool evictable() const = 0;
@@ -35,11 +37,11 @@ class BackingStore {
 /// (the frame is the storage), and pages are never evicted.
 class MemoryOnlyStore final : public BackingStore {
  public:
-  Status read_page(std::uint64_t, std::span<std::byte> page) override {
+  Status read_page(std::uint64_t, mmu::FrameNumber, std::span<std::byte> page) override {
     std::memset(page.data(), 0, page.size());
     return {};
   }
-  Status write_page(std::uint64_t, std::span<const std::byte>) override { return {}; }
+  Status write_page(std::uint64_t, mmu::FrameNumber, std::span<const std::byte>) override { return {}; }
   bool evictable() const override { return false; }
 };
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/reclaim.hpp"
 
 namespace ossim::kernel {
 
@@ -19,28 +21,66 @@ CachedPage* PageCache::find(std::uint64_t index) {
 }
 
 Result<CachedPage*> PageCache::get(std::uint64_t index) {
-  if (CachedPage* page = find(index)) return page;
+  while (CachedPage* page = find(index)) {
+    if (!page->io_in_flight) return page;
+    wait_for_io(index);  // someone else is reading it in
+  }
   return add_page(index, true);
 }
 
+void PageCache::wait_for_io(std::uint64_t index) {
+  Task* task = pool_.kernel != nullptr ? pool_.kernel->current_task() : nullptr;
+  if (task == nullptr) return;
+  (void)pool_.kernel->wait_event(*task, pool_.io_wait, false, [&] {
+    const CachedPage* page = find(index);
+    return page == nullptr || !page->io_in_flight;
+  });
+}
+
+void PageCache::io_done() {
+  if (pool_.kernel == nullptr) return;
+  Task* task = pool_.kernel->current_task();
+  const cpu::Cpu* cpu = task != nullptr ? &task->ctx().cpu() : nullptr;
+  pool_.kernel->wake_up_all(pool_.io_wait, pool_.kernel->now(cpu), cpu);
+}
+
+std::optional<mmu::FrameNumber> PageCache::allocate_frame(bool* slept) {
+  const auto owner = reinterpret_cast<std::uintptr_t>(this);
+  Task* task = pool_.kernel != nullptr ? pool_.kernel->current_task() : nullptr;
+  // In task context under the reclaim rules (watermarks, direct reclaim, the OOM killer).
+  if (task != nullptr) return pool_.kernel->reclaimer().allocate(*task, owner, slept);
+  return pool_.frames.allocate(0, owner);
+}
+
 Result<CachedPage*> PageCache::add_page(std::uint64_t index, bool fill) {
-  const auto frame = pool_.frames.allocate(0, reinterpret_cast<std::uintptr_t>(this));
+  bool slept = false;
+  const auto frame = allocate_frame(&slept);
   if (!frame) return Errno::kENOMEM;
-  CachedPage page{.frame = *frame, .uptodate = false, .dirty = false};
+  if (slept && find(index) != nullptr) {
+    // Someone else added the page while this task reclaimed.
+    pool_.frames.free(*frame);
+    return get(index);
+  }
+  // In the cache before the read, locked: a second reader waits for this one's I/O.
+  CachedPage& page = pages_.emplace(index, CachedPage{.frame = *frame, .io_in_flight = fill}).first->second;
+  ++pool_.cached_pages;
   if (fill) {
-    const Status read = store_.read_page(index, std::span<std::byte>(bytes(page), kPageBytes));
+    const Status read = store_.read_page(index, *frame, std::span<std::byte>(bytes(page), kPageBytes));
+    page.io_in_flight = false;
+    io_done();
     if (!read) {
-      pool_.frames.free(*frame);
+      drop(pages_.find(index));
       return read.error();
     }
     page.uptodate = true;
   }
-  ++pool_.cached_pages;
-  return &pages_.emplace(index, page).first->second;
+  if (store_.evictable() && pool_.kernel != nullptr) pool_.kernel->reclaimer().track_cache(*frame, *this, index);
+  return &page;
 }
 
 void PageCache::drop(std::map<std::uint64_t, CachedPage>::iterator page) {
   mmu::Frame& record = pool_.memory.frame(page->second.frame);
+  if (pool_.kernel != nullptr) pool_.kernel->reclaimer().untrack(page->second.frame);
   if (--record.refcount == 0) pool_.frames.free(page->second.frame);
   --pool_.cached_pages;
   pages_.erase(page);
@@ -69,6 +109,7 @@ Result<std::size_t> PageCache::read(std::uint64_t offset, std::span<std::byte> o
       return page.error();
     }
     std::memcpy(out.data() + done, bytes(*page.value()) + in_page, chunk);
+    if (pool_.kernel != nullptr) pool_.kernel->reclaimer().note_access(page.value()->frame, false);
     done += chunk;
   }
   return done;
@@ -94,6 +135,7 @@ Result<std::size_t> PageCache::write(std::uint64_t offset, std::span<const std::
     std::memcpy(bytes(*page) + in_page, in.data() + done, chunk);
     page->uptodate = true;
     page->dirty = true;
+    if (pool_.kernel != nullptr) pool_.kernel->reclaimer().note_access(page->frame, true);
     done += chunk;
   }
   return done;
@@ -119,13 +161,51 @@ void PageCache::truncate(std::uint64_t size) {
 // ---- Write-back -------------------------------------------------------------------------------
 
 Status PageCache::write_back(std::uint64_t first, std::uint64_t end) {
-  for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first < end; ++it) {
+  // Index by index: the store may sleep, and pages may come and go meanwhile.
+  for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first < end;) {
+    const std::uint64_t index = it->first;
     CachedPage& page = it->second;
-    if (!page.dirty) continue;
-    OSSIM_TRY(store_.write_page(it->first, std::span<const std::byte>(bytes(page), kPageBytes)));
-    page.dirty = false;
+    if (page.dirty && !page.io_in_flight) {
+      page.io_in_flight = true;
+      page.dirty = false;  // a store during the write dirties it again
+      const Status written =
+          store_.write_page(index, page.frame, std::span<const std::byte>(bytes(page), kPageBytes));
+      page.io_in_flight = false;
+      io_done();
+      if (!written) {
+        page.dirty = true;
+        return written;
+      }
+    }
+    it = pages_.upper_bound(index);
   }
   return {};
+}
+
+// ---- Reclaim ----------------------------------------------------------------------------------
+
+bool PageCache::evict(Task& task, std::uint64_t index) {
+  (void)task;  // the store finds the running task itself
+  CachedPage* page = find(index);
+  if (page == nullptr || page->io_in_flight || !store_.evictable()) return false;
+  const mmu::FrameNumber frame = page->frame;
+  // Unmap it from every mapper (try_to_unmap), collecting the dirty bits.
+  for (const auto& [mm, vmas] : mappers_) mm->unmap_cache_frame(*this, index, frame);
+  if (page->dirty) {
+    if (!write_back(index, index + 1)) return false;
+    page = find(index);
+    if (page == nullptr) return false;
+  }
+  // Mapped again or dirtied while the write went on: it stays.
+  if (page->dirty || page->io_in_flight || pool_.memory.frame(frame).refcount != 1) return false;
+  drop(pages_.find(index));
+  return true;
+}
+
+bool PageCache::test_and_clear_accessed(std::uint64_t index, bool* dirty) {
+  bool referenced = false;
+  for (const auto& [mm, vmas] : mappers_) referenced = mm->test_and_clear_cache_accessed(*this, index, dirty) || referenced;
+  return referenced;
 }
 
 // ---- Reverse map ------------------------------------------------------------------------------

@@ -24,22 +24,27 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 
 #include "ossim/mmu/frame_allocator.hpp"
 #include "ossim/mmu/physical_memory.hpp"
 #include "kernel/mm/backing_store.hpp"
 #include "kernel/result.hpp"
+#include "kernel/task/wait_queue.hpp"
 
 namespace ossim::kernel {
 
 class AddressSpace;
+class KernelCore;
+class Task;
 
 /// One page of a file in memory (the page-cache part of Linux's struct page).
 struct CachedPage {
   mmu::FrameNumber frame = 0;
   bool uptodate = false;  // the frame holds the file's bytes (read from the store or wholly written)
   bool dirty = false;     // newer than the store: to be written back before it may be dropped
+  bool io_in_flight = false;  // being read or written by the store (Linux's locked page)
 };
 
 /// The frames every page cache takes its pages from, and how many they hold in all
@@ -48,6 +53,11 @@ struct PageCachePool {
   mmu::PhysicalMemory& memory;
   mmu::FrameAllocator& frames;
   std::uint64_t cached_pages = 0;
+  /// The kernel, once it exists: for waiting on pages with I/O in flight and for
+  /// reclaim's tracking of evictable pages. Null in tests of the cache alone.
+  KernelCore* kernel = nullptr;
+  /// Tasks waiting for a page's I/O.
+  WaitQueue io_wait;
 };
 
 class PageCache {
@@ -90,6 +100,15 @@ class PageCache {
   /// them clean; stops at the first error and returns it.
   Status write_back(std::uint64_t first, std::uint64_t end);
 
+  // ---- Reclaim ----------------------------------------------------------------------------
+  /// Evicts page `index` for reclaim (only for an evictable store): unmaps it from every
+  /// mapper, writes it back if dirty (`task` sleeps), and drops it unless it was mapped or
+  /// dirtied again meanwhile. Returns whether its frame went back to the free pool.
+  bool evict(Task& task, std::uint64_t index);
+  /// Whether a mapper's PTE for page `index` has its accessed bit set (clearing it); ORs
+  /// the D bits into `*dirty`.
+  bool test_and_clear_accessed(std::uint64_t index, bool* dirty);
+
   // ---- Reverse map ------------------------------------------------------------------------
   /// An address space has one more / one fewer VMA mapping this cache.
   void add_mapper(AddressSpace& mm);
@@ -97,6 +116,9 @@ class PageCache {
   std::size_t mappers() const { return mappers_.size(); }
 
   // ---- Statistics -------------------------------------------------------------------------
+  /// Whether the pages have storage behind them (reading one in is I/O; clean ones may be
+  /// evicted), unlike ramfs and anonymous shared memory.
+  bool has_storage() const { return store_.evictable(); }
   std::uint64_t pages() const { return pages_.size(); }
   std::uint64_t dirty_pages() const;
 
@@ -104,8 +126,14 @@ class PageCache {
   /// Adds page `index` with a fresh frame: read through the store when `fill`, otherwise
   /// left for the caller to overwrite whole.
   Result<CachedPage*> add_page(std::uint64_t index, bool fill);
+  /// A frame for a new page: through reclaim's allocator in task context (which may sleep,
+  /// setting `*slept`), straight from the allocator on the host.
+  std::optional<mmu::FrameNumber> allocate_frame(bool* slept);
   /// Removes a page, dropping the cache's reference on its frame.
   void drop(std::map<std::uint64_t, CachedPage>::iterator page);
+  /// Sleeps until page `index` has no I/O in flight (in task context); false on the host.
+  void wait_for_io(std::uint64_t index);
+  void io_done();
 
   PageCachePool& pool_;
   BackingStore& store_;

@@ -9,6 +9,7 @@
 #include "ossim/sys/flags.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/page_cache.hpp"
 #include "kernel/mm/swap_area.hpp"
 
 namespace ossim::kernel {
@@ -53,6 +54,7 @@ std::uint64_t Reclaimer::free_frames() const { return kernel_.machine().frames()
 // ---- Tracking ---------------------------------------------------------------------------------
 
 void Reclaimer::track(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write) {
+  if (swap_ == nullptr) return;  // anonymous pages have nowhere to go
   Owner& owner = owners_.at(frame);
   if (owner.mm != nullptr) {
     owner = Owner{&mm, page};  // already known to the policy; only the mapping moved
@@ -60,6 +62,13 @@ void Reclaimer::track(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr pa
   }
   owner = Owner{&mm, page};
   policy_->on_fault(frame, write);
+}
+
+void Reclaimer::track_cache(mmu::FrameNumber frame, PageCache& cache, std::uint64_t index) {
+  Owner& owner = owners_.at(frame);
+  const bool known = tracked(frame);
+  owner = Owner{.cache = &cache, .index = index};
+  if (!known) policy_->on_fault(frame, false);
 }
 
 void Reclaimer::untrack(mmu::FrameNumber frame) {
@@ -72,7 +81,7 @@ void Reclaimer::untrack(mmu::FrameNumber frame) {
 
 std::optional<mmu::FrameNumber> Reclaimer::allocate(Task& task, std::uint64_t owner, bool* slept) {
   mmu::FrameAllocator& frames = kernel_.machine().frames();
-  const bool can_reclaim = swap_ != nullptr && &task != kswapd_;
+  const bool can_reclaim = &task != kswapd_;
   for (unsigned round = 0;; ++round) {
     if (can_reclaim && free_frames() <= watermarks_.low) wake_kswapd(task);
     if (can_reclaim && free_frames() <= watermarks_.min && policy_->resident() > 0) {
@@ -145,14 +154,16 @@ void Reclaimer::age_pages() {
   if (!policy_ages_) return;
   for (mmu::FrameNumber frame = 0; frame < owners_.size(); ++frame) {
     const Owner& owner = owners_[frame];
-    if (owner.mm == nullptr) continue;
     bool dirty = false;
-    if (owner.mm->test_and_clear_accessed(owner.page, &dirty)) policy_->on_access(frame, dirty);
+    if (owner.mm != nullptr) {
+      if (owner.mm->test_and_clear_accessed(owner.page, &dirty)) policy_->on_access(frame, dirty);
+    } else if (owner.cache != nullptr) {
+      if (owner.cache->test_and_clear_accessed(owner.index, &dirty)) policy_->on_access(frame, dirty);
+    }
   }
 }
 
 std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
-  if (swap_ == nullptr) return 0;
   age_pages();
   std::uint64_t freed = 0;
   // Each tracked page is proposed at most about once per pass; a page that cannot go now
@@ -165,9 +176,16 @@ std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
     const Owner owner = owners_[frame];
     owners_[frame] = Owner{};  // the policy has forgotten it already
     bool frame_freed = false;
-    if (!swap_out(task, *owner.mm, owner.page, &frame_freed)) {
+    if (owner.cache != nullptr) {
+      frame_freed = owner.cache->evict(task, owner.index);
+      // Still cached (mapped or dirtied again meanwhile): back to the policy.
+      if (!frame_freed && owner.cache->find(owner.index) != nullptr &&
+          owner.cache->find(owner.index)->frame == frame && !tracked(frame)) {
+        track_cache(frame, *owner.cache, owner.index);
+      }
+    } else if (!swap_out(task, *owner.mm, owner.page, &frame_freed)) {
       track(frame, *owner.mm, owner.page, false);
-      break;  // swap is full
+      if (swap_ == nullptr || swap_->used() == swap_->slots()) continue;  // anonymous pages cannot go now
     }
     if (frame_freed) {
       ++freed;

@@ -5,9 +5,11 @@
 //
 // Which pages: anonymous private pages mapped by exactly one PTE (the reclaimer knows
 // that PTE: the address space and virtual address that map the frame, the reverse map of
-// an unshared anonymous page). A page shared copy-on-write after fork is not tracked until
-// a write makes it exclusive again (ossim has no anon_vma chains yet), and pages of the
-// page cache are not reclaimed while every file system keeps its only copy in memory.
+// an unshared anonymous page), and page-cache pages whose store can read them again (a
+// block device's; ramfs keeps its only copy in memory). A page shared copy-on-write after
+// fork is not tracked until a write makes it exclusive again (ossim has no anon_vma
+// chains yet). A cache page is evicted by unmapping it from every mapper through the
+// cache's reverse map and writing it back first if it is dirty.
 //
 // Which first: the replacement policy of kernel.memory.replacement orders the tracked
 // frames (keys are frame numbers). Policies that age pages learn of references from the
@@ -41,6 +43,7 @@ namespace ossim::kernel {
 
 class AddressSpace;
 class KernelCore;
+class PageCache;
 class SwapArea;
 class Task;
 
@@ -77,6 +80,13 @@ class Reclaimer {
   // ---- Tracking: which frames may be reclaimed, and who maps them ------------------------
   /// `frame` is now mapped, only, by `mm` at `page`.
   void track(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write);
+  /// `frame` holds page `index` of `cache`, whose store can read it again (a cache that
+  /// lives as long as the kernel: a device's).
+  void track_cache(mmu::FrameNumber frame, PageCache& cache, std::uint64_t index);
+  /// A tracked page was referenced by read() or write() (Linux's mark_page_accessed).
+  void note_access(mmu::FrameNumber frame, bool write) {
+    if (tracked(frame)) policy_->on_access(frame, write);
+  }
   /// `frame` is no longer reclaimable through its tracked mapping (unmapped, freed, or
   /// shared by a fork). Untracked frames are ignored.
   void untrack(mmu::FrameNumber frame);
@@ -85,7 +95,9 @@ class Reclaimer {
   void untrack_mapping(mmu::FrameNumber frame, const AddressSpace& mm, mmu::VirtAddr page) {
     if (frame < owners_.size() && owners_[frame].mm == &mm && owners_[frame].page == page) untrack(frame);
   }
-  bool tracked(mmu::FrameNumber frame) const { return frame < owners_.size() && owners_[frame].mm != nullptr; }
+  bool tracked(mmu::FrameNumber frame) const {
+    return frame < owners_.size() && (owners_[frame].mm != nullptr || owners_[frame].cache != nullptr);
+  }
 
   // ---- Allocation -----------------------------------------------------------------------
   /// A frame for a user page (refcount 1, owner recorded), under the watermark rules
@@ -114,9 +126,12 @@ class Reclaimer {
   const Task* kswapd() const { return kswapd_; }
 
  private:
+  /// Who maps a tracked frame: an address space's anonymous page, or a cache's page.
   struct Owner {
     AddressSpace* mm = nullptr;
     mmu::VirtAddr page = 0;
+    PageCache* cache = nullptr;
+    std::uint64_t index = 0;
   };
   void wake_kswapd(Task& waker);
   /// Sleeps (uninterruptibly) for one timer tick.

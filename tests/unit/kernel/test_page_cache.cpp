@@ -23,13 +23,13 @@ constexpr std::uint64_t kPage = mmu::kPageBytes;
 /// A store whose page i holds the byte 'A' + i, recording every call.
 class RecordingStore final : public kernel::BackingStore {
  public:
-  kernel::Status read_page(std::uint64_t index, std::span<std::byte> page) override {
+  kernel::Status read_page(std::uint64_t index, mmu::FrameNumber, std::span<std::byte> page) override {
     reads.push_back(index);
     if (fail_reads) return sys::Errno::kEIO;
     std::memset(page.data(), 'A' + static_cast<int>(index), page.size());
     return {};
   }
-  kernel::Status write_page(std::uint64_t index, std::span<const std::byte> page) override {
+  kernel::Status write_page(std::uint64_t index, mmu::FrameNumber, std::span<const std::byte> page) override {
     writes.push_back(index);
     written_first_byte.push_back(static_cast<char>(page[0]));
     return {};

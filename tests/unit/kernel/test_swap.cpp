@@ -16,43 +16,13 @@
 #include "ossim/user/process.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/reclaim.hpp"
+#include "disk_machine.hpp"
 
 namespace ossim::testing {
 
 namespace {
 
 constexpr std::uint64_t kPage = 4096;
-
-/// A one-CPU machine with `memory_mib` of memory and, unless `swap_mib` is 0, an SSD
-/// holding that much swap.
-struct SwapMachine {
-  explicit SwapMachine(std::uint64_t memory_mib, std::uint64_t swap_mib, std::string replacement = "clock")
-      : engine({.seed = 11}), machine(engine, machine_config(memory_mib, swap_mib)), kernel(machine, config(swap_mib, replacement)) {}
-
-  static MachineConfig machine_config(std::uint64_t memory_mib, std::uint64_t swap_mib) {
-    MachineConfig config{.cpus = 1, .memory_bytes = memory_mib << 20};
-    if (swap_mib > 0) {
-      config.disks.push_back(dev::BlockDeviceConfig{.name = "swap0", .kind = dev::DiskKind::kSsd, .sectors = (swap_mib << 20) / 512});
-    }
-    return config;
-  }
-  static kernel::KernelConfig config(std::uint64_t swap_mib, const std::string& replacement) {
-    kernel::KernelConfig config;
-    if (swap_mib > 0) config.memory.swap_disk = 0;
-    config.memory.replacement = replacement;
-    return config;
-  }
-
-  int run(user::Entry init_main, sim::Tick limit = 100 * sim::kSecond) {
-    kernel.boot(std::move(init_main));
-    engine.run_until(limit);
-    return kernel.init_status();
-  }
-
-  sim::Engine engine;
-  Machine machine;
-  kernel::Kernel kernel;
-};
 
 /// The word stored in page `i` of a region: different for every page and run.
 std::uint64_t pattern(std::uint64_t i, std::uint64_t salt) { return (i + 1) * 0x9E3779B97F4A7C15ULL ^ salt; }
@@ -79,7 +49,7 @@ std::uint64_t write_then_verify(user::Process& self, std::uint64_t pages, std::u
 }  // namespace
 
 TEST_CASE("swapped-out pages come back byte-identical", "[swap]") {
-  SwapMachine m(16, 64);
+  DiskMachine m(16, 64);
   const std::uint64_t free_at_start = m.machine.frames().free_frames();
   std::uint64_t wrong = 1;
   const int status = m.run([&](user::Process& init) {
@@ -98,7 +68,7 @@ TEST_CASE("swapped-out pages come back byte-identical", "[swap]") {
   // Everything is released at exit: no slot in use, and the frames still in use are the
   // ones a run without memory pressure leaves too (the kernel's own).
   CHECK(memory.swap_used == 0);
-  SwapMachine quiet(16, 64);
+  DiskMachine quiet(16, 64);
   const std::uint64_t quiet_at_start = quiet.machine.frames().free_frames();
   quiet.run([&](user::Process& init) { return static_cast<int>(write_then_verify(init, 16, 42)); });
   CHECK(quiet.kernel.memory_stats().pages_swapped_out == 0);
@@ -109,7 +79,7 @@ TEST_CASE("swapped-out pages come back byte-identical", "[swap]") {
 }
 
 TEST_CASE("/proc/meminfo reports the swap area and its use", "[swap][procfs]") {
-  SwapMachine m(16, 64);
+  DiskMachine m(16, 64);
   std::string meminfo;
   m.run([&](user::Process& init) {
     constexpr std::uint64_t kPages = 6144;
@@ -131,7 +101,7 @@ TEST_CASE("/proc/meminfo reports the swap area and its use", "[swap][procfs]") {
 }
 
 TEST_CASE("kswapd reclaims in the background above the high watermark", "[swap]") {
-  SwapMachine m(16, 64);
+  DiskMachine m(16, 64);
   const int status = m.run([&](user::Process& init) { return write_then_verify(init, 6144, 7) == 0 ? 0 : 1; });
   CHECK(status == sys::exited_status(0));
   const kernel::MemoryStats memory = m.kernel.memory_stats();
@@ -149,7 +119,7 @@ TEST_CASE("kswapd reclaims in the background above the high watermark", "[swap]"
 }
 
 TEST_CASE("a forked child shares swap entries and each side keeps its own data", "[swap]") {
-  SwapMachine m(16, 64);
+  DiskMachine m(16, 64);
   std::uint64_t child_wrong = 1;
   std::uint64_t parent_wrong = 1;
   const int status = m.run([&](user::Process& init) {
@@ -183,7 +153,7 @@ TEST_CASE("a forked child shares swap entries and each side keeps its own data",
 }
 
 TEST_CASE("without anything to reclaim the OOM killer kills the largest process only", "[swap][oom]") {
-  SwapMachine m(16, 0);
+  DiskMachine m(16, 0);
   int hog_status = -1;
   int small_status = -1;
   const int status = m.run([&](user::Process& init) {
