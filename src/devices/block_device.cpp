@@ -57,8 +57,13 @@ sim::Tick BlockDevice::service_time(const BlockRequest& request, sim::Tick start
   const sim::Tick target =
       static_cast<sim::Tick>((static_cast<unsigned __int128>(request.sector % spt) * rotation_) / spt);
   const sim::Tick rotational = (target + rotation_ - angle) % rotation_;
-  const sim::Tick transfer =
-      static_cast<sim::Tick>((static_cast<unsigned __int128>(request.sectors) * rotation_ + spt - 1) / spt);
+  // The transfer ends when the end of the last sector passes under the head: on the same
+  // grid of sector boundaries as `target`, so that a request for the next sectors, queued
+  // behind this one, starts exactly at its first sector (streaming, no lost revolution).
+  const auto boundary = [&](std::uint64_t sectors_into_track) {
+    return static_cast<sim::Tick>((static_cast<unsigned __int128>(sectors_into_track) * rotation_) / spt);
+  };
+  const sim::Tick transfer = boundary(request.sector % spt + request.sectors) - target;
   return seek + rotational + transfer;
 }
 

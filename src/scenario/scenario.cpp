@@ -76,6 +76,32 @@ mmu::TlbConfig read_tlb(JsonReader tlb, mmu::TlbConfig config) {
   return config;
 }
 
+/// machine.disks: data disks, each a block device file /dev/<name> in the simulation.
+void read_disks(JsonReader& machine, MachineConfig& config) {
+  std::vector<JsonReader> disks = machine.objects("disks");
+  if (disks.size() > 8) machine.fail("disks", fmt::format("at most 8 disks, got {}", disks.size()));
+  for (std::size_t i = 0; i < disks.size(); ++i) {
+    JsonReader& disk = disks[i];
+    dev::BlockDeviceConfig device;
+    device.name = disk.get<std::string>("name", fmt::format("sd{}", static_cast<char>('b' + i)));
+    if (device.name.empty() || device.name.size() > 32 ||
+        !std::all_of(device.name.begin(), device.name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); })) {
+      disk.fail("name", fmt::format("expected 1 to 32 lower-case letters and digits, got \"{}\"", device.name));
+    }
+    for (const dev::BlockDeviceConfig& other : config.disks) {
+      if (other.name == device.name) disk.fail("name", fmt::format("\"{}\" names two disks", device.name));
+    }
+    device.kind = disk.get_enum("kind", {{"ssd", dev::DiskKind::kSsd}, {"hdd", dev::DiskKind::kHdd}}, dev::DiskKind::kSsd);
+    const std::uint64_t bytes = disk.get_bytes("size", std::uint64_t{1} << 30);
+    if (bytes == 0 || bytes % kPageBytes != 0 || bytes > (std::uint64_t{1} << 40)) {
+      disk.fail("size", fmt::format("expected a positive whole number of 4 KiB pages up to 1TiB, got {}", format_bytes(bytes)));
+    }
+    device.sectors = bytes / dev::kSectorBytes;
+    disk.finish();
+    config.disks.push_back(std::move(device));
+  }
+}
+
 void read_machine(JsonReader machine, MachineConfig& config, bool& ideal_timing, bool ideal_costs) {
   config.cpus = machine.get_in_range<unsigned>("cpus", 1, 256, kDefaultCpus);
   config.memory_bytes = machine.get_bytes("memory", kDefaultMemory);
@@ -96,6 +122,7 @@ void read_machine(JsonReader machine, MachineConfig& config, bool& ideal_timing,
     mmu.stlb = read_tlb(tlb.object("stlb"), *mmu.stlb);
   }
   tlb.finish();
+  read_disks(machine, config);
   ideal_timing = machine.get_choice("timing", {"default", "ideal"}, ideal_costs ? "ideal" : "default") == "ideal";
   if (ideal_timing) {
     config = with_ideal_timing(config);
@@ -586,6 +613,15 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
                          {"sync_quantum", format_duration(machine.cpu.sync_quantum)},
                          {"timing", scenario.ideal_timing ? "ideal" : "default"},
                          {"tlb", std::move(tlb)}};
+  OrderedJson disks = OrderedJson::array();
+  for (unsigned i = 0; i < machine.disks.size(); ++i) {
+    if (kernel.memory.swap_disk == i) continue;  // kernel.memory.swap describes it
+    const dev::BlockDeviceConfig& disk = machine.disks[i];
+    disks.push_back({{"name", disk.name},
+                     {"kind", disk.kind == dev::DiskKind::kSsd ? "ssd" : "hdd"},
+                     {"size", format_bytes(disk.sectors * dev::kSectorBytes)}});
+  }
+  document["machine"]["disks"] = std::move(disks);
   document["kernel"] = {{"hz", kernel.hz},
                         {"scheduler", scheduler_json(kernel.scheduler)},
                         {"memory", memory_json(kernel.memory, machine)},

@@ -20,7 +20,8 @@ namespace ossim::workloads {
   X(periodic)                     \
   X(rtapp)                        \
   X(page_refs)                    \
-  X(thrash)
+  X(thrash)                       \
+  X(mmap_reader)
 // clang-format on
 
 #define OSSIM_DECLARE_WORKLOAD(name) const CannedWorkload& name##_workload();

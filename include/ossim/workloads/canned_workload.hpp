@@ -14,7 +14,7 @@
 ///     });
 ///
 /// The catalogue (`ossim list` prints it): cpu_hog, interactive, fork_tree,
-/// shell_pipeline, memory_toucher, sleep_loop, job, periodic, rtapp, page_refs, thrash.
+/// shell_pipeline, memory_toucher, sleep_loop, job, periodic, rtapp, page_refs, thrash, mmap_reader.
 
 #include <cstdint>
 #include <string>

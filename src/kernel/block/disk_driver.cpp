@@ -1,5 +1,8 @@
 #include "kernel/block/disk_driver.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "kernel/kernel_core.hpp"
 
 namespace ossim::kernel {
@@ -9,13 +12,32 @@ DiskDriver::DiskDriver(KernelCore& kernel, dev::BlockDevice& device, std::uint8_
 
 Status DiskDriver::transfer(Task& task, bool write, std::uint64_t sector, std::uint32_t sectors,
                             mmu::PhysAddr buffer) {
-  const std::uint64_t tag = next_tag_++;
-  const dev::BlockRequest request{.write = write, .sector = sector, .sectors = sectors, .buffer = buffer, .tag = tag};
-  if (!device_.submit(request, task.ctx().cpu().now())) return Errno::kEIO;
-  ++(write ? stats_.writes : stats_.reads);
+  const Transfer one{sector, sectors, buffer};
+  return transfer_all(task, write, std::span<const Transfer>(&one, 1));
+}
+
+Status DiskDriver::transfer_all(Task& task, bool write, std::span<const Transfer> transfers) {
+  std::vector<std::uint64_t> tags;
+  tags.reserve(transfers.size());
+  bool refused = false;
+  const sim::Tick now = task.ctx().cpu().now();
+  for (const Transfer& transfer : transfers) {
+    const std::uint64_t tag = next_tag_++;
+    const dev::BlockRequest request{
+        .write = write, .sector = transfer.sector, .sectors = transfer.sectors, .buffer = transfer.buffer, .tag = tag};
+    if (!device_.submit(request, now)) {
+      refused = true;
+      break;
+    }
+    ++(write ? stats_.writes : stats_.reads);
+    tags.push_back(tag);
+  }
   // Uninterruptible, as a page's I/O is on Linux: the data must land before anyone looks.
-  (void)kernel_.wait_event(task, waiters_, false, [&] { return completed_.count(tag) != 0; });
-  completed_.erase(tag);
+  (void)kernel_.wait_event(task, waiters_, false, [&] {
+    return std::all_of(tags.begin(), tags.end(), [&](std::uint64_t tag) { return completed_.count(tag) != 0; });
+  });
+  for (std::uint64_t tag : tags) completed_.erase(tag);
+  if (refused) return Errno::kEIO;
   return {};
 }
 

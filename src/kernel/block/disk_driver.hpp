@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <set>
+#include <span>
 
 #include "ossim/dev/block_device.hpp"
 #include "ossim/mmu/address.hpp"
@@ -40,6 +41,15 @@ class DiskDriver {
   /// `buffer`, by DMA, and returns when the transfer is complete; the calling task sleeps
   /// meanwhile. EIO when the device refuses the request (past its end, or empty).
   Status transfer(Task& task, bool write, std::uint64_t sector, std::uint32_t sectors, mmu::PhysAddr buffer);
+  /// One transfer as above per element, all queued at once (the device serves them back
+  /// to back), returning when all are complete. EIO (after the accepted ones completed)
+  /// if the device refuses one.
+  struct Transfer {
+    std::uint64_t sector = 0;
+    std::uint32_t sectors = 0;
+    mmu::PhysAddr buffer = 0;
+  };
+  Status transfer_all(Task& task, bool write, std::span<const Transfer> transfers);
   /// The completion interrupt's handler: takes the device's completions and wakes the
   /// tasks waiting for them.
   void on_interrupt(const cpu::Cpu& cpu);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "ossim/dev/block_device.hpp"
 #include "kernel/block/disk_driver.hpp"
@@ -32,6 +33,20 @@ Status DiskStore::read_page(std::uint64_t index, mmu::FrameNumber frame, std::sp
   if (Task* task = kernel_.current_task()) return disk_.transfer(*task, false, sector, count, mmu::address_of(frame));
   disk_.device().read_sectors(sector, count, page.data());
   return {};
+}
+
+Status DiskStore::read_pages(std::uint64_t first_index, std::span<const mmu::FrameNumber> frames,
+                             std::span<std::byte* const> pages) {
+  Task* task = kernel_.current_task();
+  if (task == nullptr) return BackingStore::read_pages(first_index, frames, pages);
+  std::vector<DiskDriver::Transfer> transfers;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const std::uint32_t count = sectors_of(first_index + i);
+    std::memset(pages[i] + count * dev::kSectorBytes, 0, mmu::kPageBytes - count * dev::kSectorBytes);
+    if (count == 0) continue;
+    transfers.push_back({first_sector_ + (first_index + i) * kSectorsPerPage, count, mmu::address_of(frames[i])});
+  }
+  return disk_.transfer_all(*task, false, transfers);
 }
 
 Status DiskStore::write_page(std::uint64_t index, mmu::FrameNumber frame, std::span<const std::byte> page) {

@@ -23,6 +23,8 @@ class DiskStore final : public BackingStore {
   DiskStore(KernelCore& kernel, DiskDriver& disk, std::uint64_t first_sector, std::uint64_t sectors);
   Status read_page(std::uint64_t index, mmu::FrameNumber frame, std::span<std::byte> page) override;
   Status write_page(std::uint64_t index, mmu::FrameNumber frame, std::span<const std::byte> page) override;
+  Status read_pages(std::uint64_t first_index, std::span<const mmu::FrameNumber> frames,
+                    std::span<std::byte* const> pages) override;
   /// Clean pages can always be read again from the disk.
   bool evictable() const override { return true; }
   std::uint64_t bytes() const;

@@ -504,7 +504,9 @@ std::optional<FaultOutcome> AddressSpace::fault_in_cached_page(FaultContext& fau
   const std::uint64_t index = cache_index(vma, page);
   const CachedPage* known = cache.find(index);
   const bool reads_storage = cache.has_storage() && (known == nullptr || known->io_in_flight);
-  auto cached = cache.get(index);
+  // A major fault reads ahead (Linux's read-around, here forward) within the file.
+  const std::uint64_t file_pages = vma.file ? (vma.file->size() + kPageBytes - 1) / kPageBytes : index + 1;
+  auto cached = cache.get(index, std::min(file_pages, index + PageCache::kReadaheadPages));
   if (!cached) return cached.error() == Errno::kENOMEM ? FaultOutcome::kOutOfMemory : FaultOutcome::kBus;
   if (reads_storage) {
     // The task slept for the page (a major fault): what the fault looked up may be stale.

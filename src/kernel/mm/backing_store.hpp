@@ -27,6 +27,17 @@ class BackingStore {
   /// Writes the dirty page `index` (held in `frame`) back to storage; the cache marks it
   /// clean on success.
   virtual Status write_page(std::uint64_t index, mmu::FrameNumber frame, std::span<const std::byte> page) = 0;
+  /// Fills pages first_index, first_index + 1... (frames[i] and pages[i] for page
+  /// first_index + i) in one go: a disk queues all the requests at once, so consecutive
+  /// pages stream without a rotation or a latency each (readahead). By default, one
+  /// read_page after another.
+  virtual Status read_pages(std::uint64_t first_index, std::span<const mmu::FrameNumber> frames,
+                            std::span<std::byte* const> pages) {
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      OSSIM_TRY(read_page(first_index + i, frames[i], std::span<std::byte>(pages[i], mmu::kPageBytes)));
+    }
+    return {};
+  }
   /// Whether a clean page may be dropped under memory pressure and read again later.
   /// False when the page cache holds the only copy.
   virtual bool evictable() const = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -20,12 +21,12 @@ CachedPage* PageCache::find(std::uint64_t index) {
   return it == pages_.end() ? nullptr : &it->second;
 }
 
-Result<CachedPage*> PageCache::get(std::uint64_t index) {
+Result<CachedPage*> PageCache::get(std::uint64_t index, std::uint64_t readahead_end) {
   while (CachedPage* page = find(index)) {
     if (!page->io_in_flight) return page;
     wait_for_io(index);  // someone else is reading it in
   }
-  return add_page(index, true);
+  return add_page(index, true, std::min(readahead_end, index + kReadaheadPages));
 }
 
 void PageCache::wait_for_io(std::uint64_t index) {
@@ -52,7 +53,7 @@ std::optional<mmu::FrameNumber> PageCache::allocate_frame(bool* slept) {
   return pool_.frames.allocate(0, owner);
 }
 
-Result<CachedPage*> PageCache::add_page(std::uint64_t index, bool fill) {
+Result<CachedPage*> PageCache::add_page(std::uint64_t index, bool fill, std::uint64_t readahead_end) {
   bool slept = false;
   const auto frame = allocate_frame(&slept);
   if (!frame) return Errno::kENOMEM;
@@ -61,21 +62,42 @@ Result<CachedPage*> PageCache::add_page(std::uint64_t index, bool fill) {
     pool_.frames.free(*frame);
     return get(index);
   }
+  std::vector<mmu::FrameNumber> frames{*frame};
+  // Readahead: the following pages not cached yet, while frames are free without reclaim.
+  if (fill && has_storage() && pool_.kernel != nullptr) {
+    const std::uint64_t spare_above = pool_.kernel->reclaimer().watermarks().low;
+    for (std::uint64_t next = index + 1; next < readahead_end && find(next) == nullptr; ++next) {
+      if (pool_.frames.free_frames() <= spare_above) break;
+      const auto extra = pool_.frames.allocate(0, reinterpret_cast<std::uintptr_t>(this));
+      if (!extra) break;
+      frames.push_back(*extra);
+    }
+  }
   // In the cache before the read, locked: a second reader waits for this one's I/O.
-  CachedPage& page = pages_.emplace(index, CachedPage{.frame = *frame, .io_in_flight = fill}).first->second;
-  ++pool_.cached_pages;
+  std::vector<std::byte*> hosts;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    CachedPage& page = pages_.emplace(index + i, CachedPage{.frame = frames[i], .io_in_flight = fill}).first->second;
+    hosts.push_back(bytes(page));
+    ++pool_.cached_pages;
+  }
   if (fill) {
-    const Status read = store_.read_page(index, *frame, std::span<std::byte>(bytes(page), kPageBytes));
-    page.io_in_flight = false;
+    const Status read = store_.read_pages(index, frames, hosts);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      CachedPage& page = pages_.at(index + i);
+      page.io_in_flight = false;
+      page.uptodate = read.ok();
+    }
     io_done();
     if (!read) {
-      drop(pages_.find(index));
+      for (std::size_t i = 0; i < frames.size(); ++i) drop(pages_.find(index + i));
       return read.error();
     }
-    page.uptodate = true;
+    readahead_pages_ += frames.size() - 1;
   }
-  if (store_.evictable() && pool_.kernel != nullptr) pool_.kernel->reclaimer().track_cache(*frame, *this, index);
-  return &page;
+  if (has_storage() && pool_.kernel != nullptr) {
+    for (std::size_t i = 0; i < frames.size(); ++i) pool_.kernel->reclaimer().track_cache(frames[i], *this, index + i);
+  }
+  return &pages_.at(index);
 }
 
 void PageCache::drop(std::map<std::uint64_t, CachedPage>::iterator page) {
@@ -103,7 +125,8 @@ Result<std::size_t> PageCache::read(std::uint64_t offset, std::span<std::byte> o
     const std::uint64_t at = offset + done;
     const std::uint64_t in_page = at % kPageBytes;
     const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(kPageBytes - in_page, out.size() - done));
-    auto page = get(at / kPageBytes);
+    // Readahead through the rest of the request and a window past it.
+    auto page = get(at / kPageBytes, (offset + out.size() + kPageBytes - 1) / kPageBytes + kReadaheadPages);
     if (!page) {
       if (done > 0) break;
       return page.error();

@@ -73,9 +73,13 @@ class PageCache {
   // ---- Pages ------------------------------------------------------------------------------
   /// The cached page `index`, or nullptr.
   CachedPage* find(std::uint64_t index);
-  /// The page `index`, read through the store on a miss. ENOMEM when no frame is free;
-  /// the store's error if it cannot read the page.
-  Result<CachedPage*> get(std::uint64_t index);
+  /// The page `index`, read through the store on a miss, with the pages after it up to
+  /// `readahead_end` (at most kReadaheadPages in all) that are not cached yet, in one
+  /// batch of I/O, while frames are free without reclaim (Linux's readahead). ENOMEM when
+  /// no frame is free; the store's error if it cannot read the page.
+  Result<CachedPage*> get(std::uint64_t index, std::uint64_t readahead_end = 0);
+  /// The readahead window: 32 pages, Linux's default read_ahead_kb of 128.
+  static constexpr std::uint64_t kReadaheadPages = 32;
   /// Host bytes of a cached page's frame (kPageBytes of them).
   std::byte* bytes(const CachedPage& page) { return pool_.memory.host(mmu::address_of(page.frame)); }
   /// Marks page `index` dirty if it is cached (a store through a shared mapping).
@@ -120,12 +124,15 @@ class PageCache {
   /// evicted), unlike ramfs and anonymous shared memory.
   bool has_storage() const { return store_.evictable(); }
   std::uint64_t pages() const { return pages_.size(); }
+  /// Pages read ahead of a miss.
+  std::uint64_t readahead_pages() const { return readahead_pages_; }
   std::uint64_t dirty_pages() const;
 
  private:
-  /// Adds page `index` with a fresh frame: read through the store when `fill`, otherwise
-  /// left for the caller to overwrite whole.
-  Result<CachedPage*> add_page(std::uint64_t index, bool fill);
+  /// Adds page `index` with a fresh frame: read through the store when `fill` (with the
+  /// readahead pages up to `readahead_end`), otherwise left for the caller to overwrite
+  /// whole.
+  Result<CachedPage*> add_page(std::uint64_t index, bool fill, std::uint64_t readahead_end = 0);
   /// A frame for a new page: through reclaim's allocator in task context (which may sleep,
   /// setting `*slept`), straight from the allocator on the host.
   std::optional<mmu::FrameNumber> allocate_frame(bool* slept);
@@ -139,6 +146,7 @@ class PageCache {
   BackingStore& store_;
   std::map<std::uint64_t, CachedPage> pages_;       // by page index
   std::map<AddressSpace*, std::uint32_t> mappers_;  // VMAs mapping the cache, per address space
+  std::uint64_t readahead_pages_ = 0;
 };
 
 }  // namespace ossim::kernel

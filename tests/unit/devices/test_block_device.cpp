@@ -96,12 +96,19 @@ TEST_CASE("requests past the end or of no sectors are refused") {
 TEST_CASE("an HDD waits for the sector to rotate under the head") {
   Rig rig(BlockDeviceConfig{});
   const sim::Tick rotation = 60 * sim::kSecond / 7200;  // 8.333 ms
-  const sim::Tick per_sector = (rotation + 1023) / 1024;
+  // Sector s of a track spans [s, s + 1) x rotation / 1024 of a turn, rounded down.
+  const auto boundary = [&](std::uint64_t s) { return static_cast<sim::Tick>(s * rotation / 1024); };
+  const sim::Tick per_sector = boundary(1);
   // Head on track 0 at angle 0: sector 0 is right there; sector 512 is half a turn away.
   CHECK(rig.disk.service_time({.sector = 0, .sectors = 1}, 0) == per_sector);
-  CHECK(rig.disk.service_time({.sector = 512, .sectors = 1}, 0) == rotation / 2 + per_sector);
+  CHECK(rig.disk.service_time({.sector = 512, .sectors = 1}, 0) == boundary(513));
   // A quarter turn later, sector 0 has just gone by: three quarters of a turn to wait.
   CHECK(rig.disk.service_time({.sector = 0, .sectors = 1}, rotation / 4) == rotation - rotation / 4 + per_sector);
+  // A request for the next sectors started when the previous one ends waits for nothing:
+  // consecutive requests stream at the media rate.
+  const sim::Tick first = rig.disk.service_time({.sector = 0, .sectors = 8}, 0);
+  CHECK(first == boundary(8));
+  CHECK(rig.disk.service_time({.sector = 8, .sectors = 8}, first) == boundary(16) - boundary(8));
 }
 
 TEST_CASE("an HDD's seek grows with the distance, from track-to-track to full stroke") {

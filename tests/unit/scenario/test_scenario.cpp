@@ -85,7 +85,7 @@ TEST_CASE("a file that is not JSON is rejected with its name and the position", 
 TEST_CASE("unknown keys are rejected at every level, naming the path and the known keys", "[scenario]") {
   CHECK(error_with("machin={}").starts_with("unknown key 'machin' (known keys: schema_version, description,"));
   CHECK(error_with("machine.cpuz=4") ==
-        "unknown key 'machine.cpuz' (known keys: cpus, memory, cpu_frequency_hz, sync_quantum, tlb, timing)");
+        "unknown key 'machine.cpuz' (known keys: cpus, memory, cpu_frequency_hz, sync_quantum, tlb, disks, timing)");
   CHECK(error_with("machine.tlb.l3={}").starts_with("unknown key 'machine.tlb.l3'"));
   CHECK(error_with("kernel.quantum=5").starts_with("unknown key 'kernel.quantum'"));
   CHECK(error_with("run.stop=5").starts_with("unknown key 'run.stop'"));
@@ -199,7 +199,7 @@ TEST_CASE("bad workload entries name their key path", "[scenario][workloads]") {
   CHECK(error_with(R"(workloads=[{"count": 1}])") == "workloads[0].name: required key is missing");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog"}, {"name": "bogus"}])") ==
         "workloads[1].name: unknown workload \"bogus\" (known: cpu_hog, interactive, fork_tree, shell_pipeline, "
-        "memory_toucher, sleep_loop, job, periodic, rtapp, page_refs, thrash, taskset)");
+        "memory_toucher, sleep_loop, job, periodic, rtapp, page_refs, thrash, mmap_reader, taskset)");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog", "count": -1}])") ==
         "workloads[0].count: expected an integer from 0 to 100000, got -1");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog", "arrival_ms": "soon"}])")
