@@ -164,7 +164,12 @@ void Reclaimer::age_pages() {
 }
 
 std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
-  age_pages();
+  // Harvest the accessed bits when reclaim has freed an eighth of the tracked pages since
+  // the last harvest (at least a batch): the scan's cost is spread over the pages freed.
+  if (reclaimed_since_aging_ >= std::max<std::uint64_t>(kReclaimBatch, policy_->resident() / 8)) {
+    age_pages();
+    reclaimed_since_aging_ = 0;
+  }
   std::uint64_t freed = 0;
   // Each tracked page is proposed at most about once per pass; a page that cannot go now
   // (locked by I/O) goes back to the policy as if just brought in.
@@ -189,6 +194,7 @@ std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
     }
     if (frame_freed) {
       ++freed;
+      ++reclaimed_since_aging_;
       ++stats_.reclaimed;
     }
   }

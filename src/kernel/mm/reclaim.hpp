@@ -13,8 +13,10 @@
 //
 // Which first: the replacement policy of kernel.memory.replacement orders the tracked
 // frames (keys are frame numbers). Policies that age pages learn of references from the
-// hardware: before each reclaim batch the reclaimer reads and clears the accessed (A) bit
-// of every tracked page's PTE and reports set ones as accesses, with the dirty (D) bit
+// hardware: the reclaimer reads and clears the accessed (A) bit of every tracked page's
+// PTE and reports set ones as accesses, with the dirty (D) bit; it does so before a
+// reclaim batch once an eighth of the tracked pages (at least a batch) has been freed
+// since the last harvest, so that the scan costs O(1) per page freed
 // (Linux's page_referenced; like x86 Linux, clearing A does not flush the TLB, so a page
 // used only through a cached translation looks unreferenced until that entry goes).
 //
@@ -148,6 +150,7 @@ class Reclaimer {
   SwapArea* swap_;
   std::unique_ptr<ReplacementPolicy> policy_;
   bool policy_ages_ = false;  // the policy uses references (not FIFO, random, OPT)
+  std::uint64_t reclaimed_since_aging_ = ~std::uint64_t{0} / 2;  // the first pass harvests
   Watermarks watermarks_;
   std::vector<Owner> owners_;  // by frame number
   Task* kswapd_ = nullptr;
