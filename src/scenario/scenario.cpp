@@ -221,11 +221,25 @@ OrderedJson scheduler_json(const kernel::SchedulerConfig& config) {
           {"balance_ms", OrderedJson(workloads::duration_json(config.balance_interval, sim::kMillisecond))}};
 }
 
+/// kernel.memory: memory-management settings.
+void read_memory(JsonReader& kernel_section, kernel::MemoryConfig& config) {
+  if (!kernel_section.has("memory")) return;
+  JsonReader memory = kernel_section.object("memory");
+  config.transparent_hugepages = memory.get_enum<kernel::TransparentHugepages>(
+      "transparent_hugepages",
+      {{"never", kernel::TransparentHugepages::kNever},
+       {"madvise", kernel::TransparentHugepages::kMadvise},
+       {"always", kernel::TransparentHugepages::kAlways}},
+      config.transparent_hugepages);
+  memory.finish();
+}
+
 void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config) {
   config.hz = kernel_section.get_in_range<unsigned>("hz", 1, 100'000, config.hz);
   read_scheduler(kernel_section, config.scheduler);
   config.pcid = kernel_section.get("pcid", config.pcid);
   config.costs = read_costs(kernel_section);
+  read_memory(kernel_section, config.memory);
   kernel_section.finish();
 }
 
@@ -513,6 +527,14 @@ Scenario load_default_scenario(const std::vector<std::string>& overrides) {
   return scenario;
 }
 
+namespace {
+
+OrderedJson memory_json(const kernel::MemoryConfig& memory) {
+  return {{"transparent_hugepages", kernel::transparent_hugepages_name(memory.transparent_hugepages)}};
+}
+
+}  // namespace
+
 nlohmann::ordered_json to_json(const Scenario& scenario) {
   const MachineConfig& machine = scenario.machine;
   OrderedJson tlb = {{"itlb", tlb_json(machine.cpu.mmu.itlb)}, {"dtlb", tlb_json(machine.cpu.mmu.dtlb)}};
@@ -553,7 +575,8 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
   document["kernel"] = {{"hz", kernel.hz},
                         {"scheduler", scheduler_json(kernel.scheduler)},
                         {"pcid", kernel.pcid},
-                        {"costs", std::move(costs)}};
+                        {"costs", std::move(costs)},
+                        {"memory", memory_json(kernel.memory)}};
   document["workloads"] = std::move(workloads);
   document["run"] = {{"seed", scenario.run.seed}};
   if (scenario.run.end != sim::kTickNever) document["run"]["end"] = format_duration(scenario.run.end);

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "ossim/kernel/memory_config.hpp"
 #include "ossim/kernel/scheduler_config.hpp"
 #include "ossim/kernel/task_info.hpp"
 #include "ossim/machine/machine.hpp"
@@ -71,6 +72,8 @@ struct KernelConfig {
   int pid_max = 4'194'304;
   /// Default size of a new process's stack VMA.
   std::uint64_t stack_bytes = std::uint64_t{8} << 20;
+  /// Memory management: transparent huge pages (memory_config.hpp).
+  MemoryConfig memory;
 };
 
 /// A registered program: what execve("/bin/<name>") runs. Its image has `text_bytes` of
@@ -112,6 +115,12 @@ struct KernelStats {
   std::uint64_t segfaults = 0;
   std::uint64_t interrupts = 0;
   std::uint64_t timer_ticks = 0;
+  /// Transparent huge pages, as /proc/vmstat counts them: faults that mapped a 2 MiB page,
+  /// faults that wanted one but found no free 2 MiB block and mapped 4 KiB, and 2 MiB
+  /// mappings split into 512 PTEs.
+  std::uint64_t thp_fault_alloc = 0;
+  std::uint64_t thp_fault_fallback = 0;
+  std::uint64_t thp_split_pmd = 0;
 };
 
 class KernelCore;

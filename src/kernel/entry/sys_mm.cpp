@@ -1,4 +1,4 @@
-// Memory syscalls: brk, mmap, munmap, mprotect, msync.
+// Memory syscalls: brk, mmap, munmap, mprotect, msync, madvise.
 
 #include "kernel/entry/syscall_table.hpp"
 #include "kernel/fs/file_table.hpp"
@@ -67,6 +67,12 @@ SyscallResult sys_msync(SyscallCall& call) {
   if ((address & (mmu::kPageBytes - 1)) != 0) return Errno::kEINVAL;
   if (!call.task.mm) return Errno::kENOMEM;
   OSSIM_TRY(call.task.mm->msync(address, length, flags));
+  return 0;
+}
+
+SyscallResult sys_madvise(SyscallCall& call) {
+  if (!call.task.mm) return Errno::kENOMEM;
+  OSSIM_TRY(call.task.mm->madvise(call.args[0], call.args[1], static_cast<int>(call.args[2])));
   return 0;
 }
 

@@ -15,6 +15,8 @@ class Inode;
 class SharedMemory;
 
 enum class VmaKind : std::uint8_t { kText, kData, kBss, kHeap, kStack, kMmap };
+/// What madvise said about 2 MiB pages for the range (Linux's VM_HUGEPAGE, VM_NOHUGEPAGE).
+enum class HugePageAdvice : std::uint8_t { kNone, kHuge, kNoHuge };
 std::string_view vma_kind_name(VmaKind kind);
 
 struct Vma {
@@ -37,6 +39,9 @@ struct Vma {
   /// object's page shared_offset / 4 KiB + i.
   std::shared_ptr<SharedMemory> shared_memory = nullptr;
   std::uint64_t shared_offset = 0;
+  /// madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE); with the kernel's transparent_hugepages
+  /// setting it decides whether anonymous private faults may map 2 MiB pages.
+  HugePageAdvice huge_advice = HugePageAdvice::kNone;
 
   std::uint64_t length() const { return end - start; }
   bool contains(mmu::VirtAddr address) const { return address >= start && address < end; }

@@ -121,6 +121,19 @@ TEST_CASE("machine values and TLB geometry are read, and the second-level TLB ca
   CHECK_FALSE(s.machine.cpu.mmu.stlb.has_value());
 }
 
+TEST_CASE("kernel.memory.transparent_hugepages is read, defaults to madvise, and a bad value names its key",
+          "[scenario][kernel][thp]") {
+  CHECK(load(kMinimal).kernel.memory.transparent_hugepages == kernel::TransparentHugepages::kMadvise);
+  CHECK(load(kMinimal, {"kernel.memory.transparent_hugepages=always"}).kernel.memory.transparent_hugepages ==
+        kernel::TransparentHugepages::kAlways);
+  CHECK(load(kMinimal, {"kernel.memory.transparent_hugepages=never"}).kernel.memory.transparent_hugepages ==
+        kernel::TransparentHugepages::kNever);
+  CHECK(error_with("kernel.memory.transparent_hugepages=sometimes")
+            .starts_with("kernel.memory.transparent_hugepages: expected one of"));
+  CHECK(error_with("kernel.memory.transparent_hugepages=sometimes").ends_with("got \"sometimes\""));
+  CHECK(error_with("kernel.memory.thp=always").starts_with("unknown key 'kernel.memory.thp'"));
+}
+
 TEST_CASE("bad kernel values name their key path", "[scenario][kernel]") {
   CHECK(error_with("kernel.hz=0") == "kernel.hz: expected an integer from 1 to 100000, got 0");
   CHECK(error_with("kernel.scheduler=bfs").starts_with("kernel.scheduler: expected one of \""));
