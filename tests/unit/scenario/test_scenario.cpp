@@ -212,7 +212,7 @@ TEST_CASE("bad workload entries name their key path", "[scenario][workloads]") {
   CHECK(error_with(R"(workloads=[{"count": 1}])") == "workloads[0].name: required key is missing");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog"}, {"name": "bogus"}])") ==
         "workloads[1].name: unknown workload \"bogus\" (known: cpu_hog, interactive, fork_tree, shell_pipeline, "
-        "memory_toucher, sleep_loop, job, periodic, rtapp, taskset)");
+        "memory_toucher, tlb_reach, sleep_loop, job, periodic, rtapp, taskset)");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog", "count": -1}])") ==
         "workloads[0].count: expected an integer from 0 to 100000, got -1");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog", "arrival_ms": "soon"}])")
