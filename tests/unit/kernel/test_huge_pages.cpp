@@ -143,7 +143,7 @@ TEST_CASE("the same sweep over 4 KiB pages misses the TLB on every page", "[kern
   CHECK(sweep_misses >= 2 * kPagesPerHuge);  // 1024 pages through a 64-entry dTLB
 }
 
-TEST_CASE("madvise mode gives 4 KiB pages without MADV_HUGEPAGE; always gives 2 MiB unless MADV_NOHUGEPAGE",
+TEST_CASE("madvise mode gives 4 KiB pages without MADV_HUGEPAGE, and always gives 2 MiB unless MADV_NOHUGEPAGE",
           "[kernel][mm][thp]") {
   const auto sizes = [](kernel::TransparentHugepages mode) {
     KernelFixture f(1, config_with(mode));
@@ -207,7 +207,7 @@ TEST_CASE("munmap of part of a 2 MiB page splits it and keeps the rest byte-iden
   CHECK(f.core().stats().thp_split_pmd == 1);
 }
 
-TEST_CASE("mprotect of part of a 2 MiB page splits it; of a whole one keeps it 2 MiB", "[kernel][mm][thp]") {
+TEST_CASE("mprotect of part of a 2 MiB page splits it, and of a whole one keeps it 2 MiB", "[kernel][mm][thp]") {
   KernelFixture f;
   mmu::pte::Entry part = mmu::pte::kWritable, rest = 0, whole = mmu::pte::kWritable;
   mmu::PageSize whole_size = mmu::PageSize::k4K;
