@@ -449,3 +449,27 @@ TEST_CASE("MADV_DONTNEED makes private anonymous 4 KiB pages read back as zero",
   CHECK(first == 0);
   CHECK(second == 8);
 }
+
+TEST_CASE("with always, a brk heap gets 2 MiB pages, and shrinking it into one splits it keeping the rest",
+          "[kernel][mm][thp]") {
+  KernelFixture f(1, config_with(kernel::TransparentHugepages::kAlways));
+  std::uint64_t damage = 99, resident_drop = 0;
+  mmu::PageSize before = mmu::PageSize::k4K, after = mmu::PageSize::k2M;
+  f.run([&](user::Process& init) {
+    const mmu::VirtAddr start = init.brk(0);
+    const mmu::VirtAddr block = (start + 2 * kHuge - 1) & ~(kHuge - 1);  // a whole block inside the heap
+    REQUIRE(init.brk(block + kHuge) == block + kHuge);
+    fill(init, block, kPagesPerHuge);
+    before = page_size_at(f, init, block);
+    const std::uint64_t resident = mm_of(f, init).resident_pages();
+    REQUIRE(init.brk(block + 100 * kPage) == block + 100 * kPage);
+    resident_drop = resident - mm_of(f, init).resident_pages();
+    after = page_size_at(f, init, block);
+    damage = damaged(init, block, 100);
+    return 0;
+  });
+  CHECK(before == mmu::PageSize::k2M);
+  CHECK(after == mmu::PageSize::k4K);
+  CHECK(resident_drop == kPagesPerHuge - 100);
+  CHECK(damage == 0);
+}
