@@ -41,6 +41,15 @@ def use_matplotlib():
     return plt
 
 
+def save_plot(fig, out_dir: pathlib.Path, name: str, dpi: int = 120) -> pathlib.Path:
+    """Lays `fig` out, writes it to out_dir/name and prints where."""
+    fig.tight_layout()
+    png = out_dir / name
+    fig.savefig(png, dpi=dpi)
+    print(f"plot: {png}")
+    return png
+
+
 def find_ossim(given: str | None) -> pathlib.Path:
     """The ossim program: `given`, else $OSSIM, else the most recently built of
     build/apps/ossim and build-*/apps/ossim under the repository root."""

@@ -83,6 +83,18 @@ std::optional<FrameNumber> FrameAllocator::allocate_zeroed(unsigned order, std::
   return first;
 }
 
+void FrameAllocator::split(FrameNumber first, unsigned order) {
+  assert((memory_.frame(first).flags & Frame::kHead) != 0 && memory_.frame(first).order == order);
+  const std::uint64_t owner = memory_.frame(first).owner;
+  for (FrameNumber f = first; f < first + (FrameNumber{1} << order); ++f) {
+    Frame& frame = memory_.frame(f);
+    frame.flags = Frame::kHead;
+    frame.order = 0;
+    frame.refcount = 1;
+    frame.owner = owner;
+  }
+}
+
 void FrameAllocator::free(FrameNumber first, unsigned order) {
   assert((memory_.frame(first).flags & Frame::kHead) != 0 && memory_.frame(first).order == order);
   free_frames_ += FrameNumber{1} << order;

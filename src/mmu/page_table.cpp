@@ -113,6 +113,35 @@ std::optional<Mapping> PageTable::lookup(VirtAddr address) const {
   return std::nullopt;
 }
 
+bool PageTable::slot_empty(VirtAddr address, PageSize size) const {
+  PhysAddr table = root_;
+  for (unsigned level = levels_; level >= level_of(size); --level) {
+    const pte::Entry entry = memory_.read<pte::Entry>(table + index_at(address, level) * 8);
+    if (!pte::present(entry)) return true;
+    if (level == level_of(size) || (entry & pte::kPageSize) != 0) return false;
+    table = pte::address(entry);
+  }
+  return false;
+}
+
+bool PageTable::split_large_page(VirtAddr address) {
+  const auto mapping = lookup(address);
+  if (!mapping || mapping->size != PageSize::k2M) return false;
+  const auto frame = frames_.allocate(0);
+  if (!frame) return false;
+  memory_.frame(*frame).flags |= Frame::kPageTable;
+  ++table_frames_;
+  const PhysAddr table = address_of(*frame);
+  const pte::Entry flags = mapping->entry & ~pte::kAddressMask & ~pte::kPageSize;
+  for (unsigned i = 0; i < kEntriesPerTable; ++i) {
+    memory_.write<pte::Entry>(table + i * 8, (mapping->page_base + i * kPageBytes) | flags);
+  }
+  // Upper-level entries are permissive (see the file comment): the leaves decide.
+  memory_.write<pte::Entry>(mapping->entry_address,
+                            table | pte::kPresent | pte::kWritable | (mapping->entry & pte::kUser));
+  return true;
+}
+
 std::optional<pte::Entry> PageTable::unmap(VirtAddr address) {
   auto mapping = lookup(address);
   if (!mapping) return std::nullopt;

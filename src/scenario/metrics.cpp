@@ -223,6 +223,9 @@ nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end
                  {"exits", stats.exits},
                  {"page_faults", stats.page_faults},
                  {"cow_faults", stats.cow_faults},
+                 {"thp_fault_alloc", stats.thp_fault_alloc},
+                 {"thp_fault_fallback", stats.thp_fault_fallback},
+                 {"thp_split_pmd", stats.thp_split_pmd},
                  {"segfaults", stats.segfaults},
                  {"interrupts", stats.interrupts},
                  {"timer_ticks", stats.timer_ticks}};

@@ -251,9 +251,16 @@ OrderedJson scheduler_json(const kernel::SchedulerConfig& config) {
           {"balance_ms", OrderedJson(workloads::duration_json(config.balance_interval, sim::kMillisecond))}};
 }
 
-/// kernel.memory: the replacement policy, the watermarks, and the swap area, which gets a
-/// disk of its own on the machine ("swap0", an SSD unless `device` says "hdd").
+/// kernel.memory: transparent huge pages, the replacement policy, the watermarks, and the
+/// swap area, which gets a disk of its own on the machine ("swap0", an SSD unless `device`
+/// says "hdd").
 void read_memory(JsonReader memory, kernel::MemoryConfig& config, MachineConfig& machine) {
+  config.transparent_hugepages = memory.get_enum<kernel::TransparentHugepages>(
+      "transparent_hugepages",
+      {{"never", kernel::TransparentHugepages::kNever},
+       {"madvise", kernel::TransparentHugepages::kMadvise},
+       {"always", kernel::TransparentHugepages::kAlways}},
+      config.transparent_hugepages);
   const std::vector<std::string> names = kernel::replacement_policy_names();
   config.replacement = memory.get_choice("replacement", std::vector<std::string_view>(names.begin(), names.end()),
                                          config.replacement);
@@ -278,7 +285,10 @@ OrderedJson memory_json(const kernel::MemoryConfig& config, const MachineConfig&
     swap = {{"size", format_bytes(disk.sectors * dev::kSectorBytes)},
             {"device", disk.kind == dev::DiskKind::kSsd ? "ssd" : "hdd"}};
   }
-  return {{"replacement", config.replacement}, {"min_free_kbytes", config.min_free_kbytes}, {"swap", std::move(swap)}};
+  return {{"transparent_hugepages", kernel::transparent_hugepages_name(config.transparent_hugepages)},
+          {"replacement", config.replacement},
+          {"min_free_kbytes", config.min_free_kbytes},
+          {"swap", std::move(swap)}};
 }
 
 void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config, MachineConfig& machine) {

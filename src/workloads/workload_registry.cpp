@@ -15,6 +15,7 @@ namespace ossim::workloads {
   X(fork_tree)                    \
   X(shell_pipeline)               \
   X(memory_toucher)               \
+  X(tlb_reach)                    \
   X(sleep_loop)                   \
   X(job)                          \
   X(periodic)                     \

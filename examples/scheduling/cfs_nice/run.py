@@ -83,11 +83,8 @@ def main() -> None:
                         ha="center", va="bottom", fontsize=8)
         ax.legend()
     fig.suptitle("CFS: CPU share by nice value vs Linux's nice-to-weight table (labels: relative error)")
-    fig.tight_layout()
-    png = args.out / "cfs_nice.png"
-    fig.savefig(png, dpi=120)
     print(f"largest relative error of a share: {worst:.2%}")
-    print(f"plot: {png}")
+    ox.save_plot(fig, args.out, "cfs_nice.png")
 
 
 if __name__ == "__main__":

@@ -190,10 +190,7 @@ def main() -> None:
     jobs_ax.set_ylabel("job miss ratio (missed jobs / jobs)")
     fig.suptitle(f"EDF vs RM on 1 CPU: {n} periodic tasks, UUniFast, periods {spec['period_ms'][0]}-"
                  f"{spec['period_ms'][1]} ms, {template['run']['end_ms']} ms per run")
-    fig.tight_layout()
-    png = args.out / "edf_vs_rm.png"
-    fig.savefig(png, dpi=120)
-    print(f"plot: {png}")
+    ox.save_plot(fig, args.out, "edf_vs_rm.png")
 
 
 if __name__ == "__main__":

@@ -58,10 +58,7 @@ def main() -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title("Interactive task beside 4 CPU hogs on 1 CPU: wakeup latency CDF")
     ax.legend(loc="center", bbox_to_anchor=(0.45, 0.5))
-    fig.tight_layout()
-    png = args.out / "interactive.png"
-    fig.savefig(png, dpi=120)
-    print(f"plot: {png}")
+    ox.save_plot(fig, args.out, "interactive.png")
 
 
 if __name__ == "__main__":

@@ -131,10 +131,7 @@ def main() -> None:
 
     fig.suptitle("CFS on 4 CPUs: 8 hogs, pin0 on CPU 0, pin01a/b on CPUs 0-1 (hatched); "
                  "which task ran where, and each task's CPU share")
-    fig.tight_layout()
-    png = args.out / "load_balance.png"
-    fig.savefig(png, dpi=110)
-    print(f"plot: {png}")
+    ox.save_plot(fig, args.out, "load_balance.png", dpi=110)
     if violations_total:
         sys.exit(f"affinity violated {violations_total} times")
 

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "ossim/kernel/memory_config.hpp"
 #include "ossim/kernel/scheduler_config.hpp"
 #include "ossim/kernel/task_info.hpp"
 #include "ossim/machine/machine.hpp"
@@ -58,23 +59,6 @@ struct CostModel {
   bool operator==(const CostModel&) const = default;
 };
 
-/// The memory system's policies (the scenario's kernel.memory section).
-struct MemoryConfig {
-  /// The page-replacement policy reclaim (and page_refs regions) use: one of
-  /// replacement_policy_names() (ossim/kernel/page_replacement.hpp). Linux's own is
-  /// active_inactive.
-  std::string replacement = "active_inactive";
-  /// Swap on the machine's disk with this index (none: no swap), over its first
-  /// `swap_bytes` (0: the whole disk).
-  std::optional<unsigned> swap_disk;
-  std::uint64_t swap_bytes = 0;
-  /// Linux's vm.min_free_kbytes, which sets the reclaim watermarks (0: Linux's default
-  /// for the memory size).
-  std::uint64_t min_free_kbytes = 0;
-  /// Seed of the random replacement policy's stream.
-  std::uint64_t seed = 1;
-};
-
 struct KernelConfig {
   /// Timer interrupts per second on each CPU (the periodic tick).
   unsigned hz = 1000;
@@ -88,7 +72,8 @@ struct KernelConfig {
   int pid_max = 4'194'304;
   /// Default size of a new process's stack VMA.
   std::uint64_t stack_bytes = std::uint64_t{8} << 20;
-  /// Page replacement, swap and reclaim.
+  /// Memory management: page replacement, swap, reclaim, transparent huge pages
+  /// (memory_config.hpp).
   MemoryConfig memory;
 };
 
@@ -131,6 +116,12 @@ struct KernelStats {
   std::uint64_t segfaults = 0;
   std::uint64_t interrupts = 0;
   std::uint64_t timer_ticks = 0;
+  /// Transparent huge pages, as /proc/vmstat counts them: faults that mapped a 2 MiB page,
+  /// faults that wanted one but found no free 2 MiB block and mapped 4 KiB, and 2 MiB
+  /// mappings split into 512 PTEs.
+  std::uint64_t thp_fault_alloc = 0;
+  std::uint64_t thp_fault_fallback = 0;
+  std::uint64_t thp_split_pmd = 0;
 };
 
 /// The memory system's counters (what /proc/meminfo and /proc/vmstat report).

@@ -35,6 +35,11 @@ class FrameAllocator {
   /// that order.
   void free(FrameNumber first, unsigned order = 0);
 
+  /// Turns an allocated block of 2^order frames into 2^order blocks of order 0, each with
+  /// refcount 1 and the block's owner, to be freed one by one (Linux's split_page());
+  /// once all are free again, merging with their buddies rebuilds the block.
+  void split(FrameNumber first, unsigned order);
+
   std::uint64_t free_frames() const { return free_frames_; }
   std::uint64_t managed_frames() const { return managed_frames_; }
   /// Free blocks of exactly this order (for tests and /proc/buddyinfo-like reports).

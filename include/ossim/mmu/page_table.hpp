@@ -55,6 +55,16 @@ class PageTable {
   /// The leaf mapping `address`, found without touching A/D bits.
   std::optional<Mapping> lookup(VirtAddr address) const;
 
+  /// Whether nothing is present where a page of `size` at `address` would go: no page
+  /// and no table at its level, nor a larger page above it (Linux's pmd_none for 2 MiB).
+  bool slot_empty(VirtAddr address, PageSize size) const;
+
+  /// Replaces the 2 MiB leaf containing `address` by a table of 512 4 KiB leaves mapping
+  /// the same frames with the same flags and A/D bits (Linux's __split_huge_pmd). Returns
+  /// false, changing nothing, if no 2 MiB page maps `address` or no frame is free for the
+  /// table. The caller invalidates TLBs.
+  bool split_large_page(VirtAddr address);
+
   /// Sets and clears bits of the leaf mapping `address`; false if nothing is mapped. The
   /// caller invalidates TLBs.
   bool update(VirtAddr address, pte::Entry set_bits, pte::Entry clear_bits);

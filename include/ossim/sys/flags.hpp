@@ -108,6 +108,12 @@ inline constexpr int kMsyncAsync = 1;       // start writing the dirty pages bac
 inline constexpr int kMsyncInvalidate = 2;  // invalidate other mappings of the file (a no-op on a coherent cache)
 inline constexpr int kMsyncSync = 4;        // write the dirty pages back before returning
 
+// madvise(2) advice. Others Linux knows (MADV_RANDOM, MADV_FREE...) are EINVAL here.
+inline constexpr int kMadvNormal = 0;      // no special treatment
+inline constexpr int kMadvDontneed = 4;    // drop the pages: private anonymous ones read back as zero
+inline constexpr int kMadvHugepage = 14;   // 2 MiB pages wanted (transparent_hugepages "madvise" or "always")
+inline constexpr int kMadvNohugepage = 15; // no 2 MiB pages, even with "always"
+
 // clock_gettime(2).
 inline constexpr int kClockRealtime = 0;
 inline constexpr int kClockMonotonic = 1;

@@ -50,6 +50,7 @@
   X(22, pipe)                      \
   X(24, sched_yield)               \
   X(26, msync)                     \
+  X(28, madvise)                   \
   X(32, dup)                       \
   X(33, dup2)                      \
   X(35, nanosleep)                 \

@@ -220,6 +220,10 @@ class Process {
   int msync(VirtAddr address, std::uint64_t length, int flags) {
     return static_cast<int>(syscall(sys::nr::msync, address, length, static_cast<std::uint64_t>(flags)));
   }
+  /// madvise: `advice` is one of sys::kMadv*; returns 0 or -errno.
+  int madvise(VirtAddr address, std::uint64_t length, int advice) {
+    return static_cast<int>(syscall(sys::nr::madvise, address, length, static_cast<std::uint64_t>(advice)));
+  }
 
   // ---- Futexes -----------------------------------------------------------------------
   /// futex(2) as the raw syscall: `op` is a sys::kFutex* operation ORed with

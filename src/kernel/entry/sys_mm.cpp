@@ -1,11 +1,11 @@
-// Memory syscalls: brk, mmap, munmap, mprotect, msync, and ossim's page-replacement
-// experiment calls (resident limits and the exact reference stream).
+// Memory syscalls: brk, mmap, munmap, mprotect, msync, madvise, and ossim's
+// page-replacement experiment calls (resident limits and the exact reference stream).
 
 #include "kernel/entry/syscall_table.hpp"
+#include "kernel/entry/user_copy.hpp"
 #include "kernel/fs/devices.hpp"
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/inode.hpp"
-#include "kernel/entry/user_copy.hpp"
 #include "kernel/mm/address_space.hpp"
 
 namespace ossim::kernel {
@@ -98,6 +98,12 @@ SyscallResult sys_ossim_page_reference(SyscallCall& call) {
   if (!call.task.mm) return Errno::kEINVAL;
   const bool hit = OSSIM_TRY(call.task.mm->page_reference(call.task, call.args[0], call.args[1] != 0));
   return hit ? 1 : 0;
+}
+
+SyscallResult sys_madvise(SyscallCall& call) {
+  if (!call.task.mm) return Errno::kENOMEM;
+  OSSIM_TRY(call.task.mm->madvise(call.args[0], call.args[1], static_cast<int>(call.args[2])));
+  return 0;
 }
 
 }  // namespace ossim::kernel

@@ -204,6 +204,8 @@ Status AddressSpace::munmap(VirtAddr address, std::uint64_t length) {
   length = page_round_up(length);
   if (length > layout::kUserEnd - address) return Errno::kEINVAL;
   const VirtAddr end = address + length;
+  OSSIM_TRY(split_huge_page_at(address));
+  OSSIM_TRY(split_huge_page_at(end));
   split_at(address);
   split_at(end);
   // Shared file pages with storage behind them are written back once unmapped (their D
@@ -243,6 +245,8 @@ Status AddressSpace::mprotect(VirtAddr address, std::uint64_t length, int prot) 
     if ((prot & sys::kProtWrite) != 0 && !vma->may_write) return Errno::kEACCES;
     cursor = vma->end;
   }
+  OSSIM_TRY(split_huge_page_at(address));
+  OSSIM_TRY(split_huge_page_at(end));
   split_at(address);
   split_at(end);
   for (auto it = vmas_.lower_bound(address); it != vmas_.end() && it->second.start < end; ++it) {
@@ -250,7 +254,8 @@ Status AddressSpace::mprotect(VirtAddr address, std::uint64_t length, int prot) 
     vma.prot = prot;
     const pte::Entry flags = pte_flags(vma);
     table_->visit_leaves(vma.start, vma.end, [&](VirtAddr page, const mmu::Mapping& mapping) {
-      pte::Entry entry = (mapping.entry & (pte::kAddressMask | pte::kAccessed | pte::kDirty | pte::kCopyOnWrite)) |
+      pte::Entry entry = (mapping.entry & (pte::kAddressMask | pte::kAccessed | pte::kDirty | pte::kCopyOnWrite |
+                                           pte::kPageSize)) |
                          pte::kPresent | flags;
       // A private page still shared copy-on-write stays read-only until its first write.
       if ((entry & pte::kCopyOnWrite) != 0) entry &= ~pte::kWritable;
@@ -283,6 +288,7 @@ VirtAddr AddressSpace::brk(VirtAddr requested) {
       if (!insert_vma(std::move(vma))) return brk_;
     }
   } else if (new_end < old_end) {
+    if (!split_huge_page_at(new_end)) return brk_;
     unmap_pages(new_end, old_end);
     auto heap = vmas_.find(page_round_up(brk_start_));
     if (heap != vmas_.end() && heap->second.kind == VmaKind::kHeap) {
@@ -319,8 +325,11 @@ void AddressSpace::put_frame(mmu::FrameNumber frame) {
 }
 
 void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
-  std::vector<VirtAddr> pages;
-  table_->visit_leaves(begin, end, [&](VirtAddr page, const mmu::Mapping&) { pages.push_back(page); });
+  std::vector<VirtAddr> pages, huge_pages;
+  table_->visit_leaves(begin, end, [&](VirtAddr page, const mmu::Mapping& mapping) {
+    (mapping.size == mmu::PageSize::k4K ? pages : huge_pages).push_back(page);
+  });
+  for (VirtAddr block : huge_pages) unmap_huge_page(block);
   for (VirtAddr page : pages) {
     const auto entry = table_->unmap(page);
     if (!entry) continue;
@@ -575,6 +584,7 @@ std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAd
       flush_page(page);
       return FaultOutcome::kMinor;
     }
+    if (mapping->size == mmu::PageSize::k2M) return break_huge_cow(address, *mapping);
     // Copy-on-write break.
     const mmu::FrameNumber old_frame = mmu::frame_of(pte::address(mapping->entry));
     pte::Entry entry = (mapping->entry | pte::kWritable | pte::kDirty | pte::kAccessed) & ~pte::kCopyOnWrite;
@@ -606,7 +616,11 @@ std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAd
     return swap_in(fault, page, *entry);
   }
   if (cache_of(*vma) != nullptr) return fault_in_cached_page(fault, *vma, page);
-  // Anonymous private memory is demand-zero.
+  // Anonymous private memory is demand-zero, in a 2 MiB page when it may (never in a
+  // capped region, whose pages are counted one by one).
+  if (!vma->resident_set) {
+    if (const auto huge = fault_in_huge_page(*vma, address)) return *huge;
+  }
   return map_private_copy(fault, *vma, page, nullptr, 0);
 }
 
@@ -751,6 +765,10 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy() {
   for (const auto& [start, vma] : vmas_) {
     table_->visit_leaves(vma.start, vma.end, [&](VirtAddr page, const mmu::Mapping& mapping) {
       if (out_of_memory) return;
+      if (mapping.size == mmu::PageSize::k2M) {
+        out_of_memory = !fork_huge_page(*child, page, mapping);
+        return;
+      }
       pte::Entry entry = mapping.entry;
       if (!vma.shared) {
         // Both sides lose write access until their first write.

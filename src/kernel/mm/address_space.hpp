@@ -24,6 +24,21 @@
 // Faults may sleep (reclaim, swap I/O). Whatever a fault looked up before sleeping may
 // have changed meanwhile, so after a sleep it starts over (Linux's VM_FAULT_RETRY).
 //
+//   - Transparent huge pages (huge_page.cpp): with the kernel's transparent_hugepages
+//     setting and the VMA's madvise advice allowing it, the first touch of an anonymous
+//     private 2 MiB block lying wholly in its VMA, with no page table under it yet, maps
+//     one zeroed 2 MiB page with a PS=1 PDE (or 4 KiB pages when no 2 MiB block is free).
+//     A 2 MiB mapping never straddles a VMA boundary: munmap, mprotect and madvise of part
+//     of it first split it into 512 PTEs mapping the same frames. fork shares it
+//     copy-on-write; a write to a shared one splits it and copies the one 4 KiB page.
+//
+// Frame reference counts: one per mapping PTE for each 4 KiB frame it maps, plus the page
+// cache's own on a cached frame. A 2 MiB mapping counts as the 512 PTEs it stands for:
+// its block is split in the frame allocator when it is mapped (FrameAllocator::split), so
+// each of its 512 frames holds one reference per PDE mapping it, and splitting the PDE
+// into PTEs changes no count. A frame goes back to the allocator when its count reaches
+// zero (the buddy allocator merges the 512 back into a 2 MiB block).
+//
 // TLB coherence: the address space remembers which CPUs may hold translations for it and
 // invalidates on each of them when a mapping is removed or loses permissions (the effect
 // of a TLB shootdown; its IPIs and their cost are the virtual-memory issue's).
@@ -110,6 +125,11 @@ class AddressSpace {
   /// Reverse-map callback of PageCache::truncate: unmaps the pages of every VMA on `cache`
   /// whose page index in the cache is `first_index` or more, private copies included.
   void unmap_cache_pages(const PageCache& cache, std::uint64_t first_index);
+  /// madvise of [address, address + length) with one of sys::kMadv* (the syscall checks
+  /// nothing): EINVAL for other advice or a misaligned address; ENOMEM if part of the
+  /// range is unmapped (the mapped rest still takes the advice), or if a 2 MiB page that
+  /// must be split finds no frame for its page table.
+  Status madvise(mmu::VirtAddr address, std::uint64_t length, int advice);
   /// brk: moves the program break; returns the break in effect afterwards (the old one if
   /// the request cannot be met), as the raw Linux syscall does.
   mmu::VirtAddr brk(mmu::VirtAddr requested);
@@ -156,7 +176,8 @@ class AddressSpace {
 
   /// The leaf PTE flags a page of `vma` gets (without the frame address).
   static mmu::pte::Entry pte_flags(const Vma& vma);
-  /// Removes every page mapped in [begin, end), dropping frame references.
+  /// Removes every page mapped in [begin, end), dropping frame references. Precondition:
+  /// no 2 MiB mapping straddles `begin` or `end` (split_huge_page_at splits one).
   void unmap_pages(mmu::VirtAddr begin, mmu::VirtAddr end);
   /// Splits the VMA containing `address` so that a VMA starts there.
   void split_at(mmu::VirtAddr address);
@@ -201,6 +222,27 @@ class AddressSpace {
   void note_unmapped(const Vma* vma, mmu::VirtAddr page, mmu::FrameNumber frame);
   void get_frame(mmu::FrameNumber frame);
   void put_frame(mmu::FrameNumber frame);
+
+  // ---- Transparent huge pages (huge_page.cpp) -----------------------------------------
+  /// Whether the setting and the VMA's advice let a fault in `vma` map 2 MiB pages.
+  bool huge_eligible(const Vma& vma) const;
+  /// A not-present fault at `address` in anonymous private `vma`: maps a zeroed 2 MiB page
+  /// over the aligned block around it if the VMA is eligible, holds the whole block, and
+  /// nothing is mapped there yet. nullopt: map a 4 KiB page instead (thp_fault_fallback
+  /// counts the eligible blocks that found no free 2 MiB of frames).
+  std::optional<FaultOutcome> fault_in_huge_page(const Vma& vma, mmu::VirtAddr address);
+  /// Splits the 2 MiB mapping that `address` falls inside of (not at its start) into 512
+  /// PTEs, so that a range may begin or end at `address`. ENOMEM, changing nothing, if no
+  /// frame is free for the page table.
+  Status split_huge_page_at(mmu::VirtAddr address);
+  /// Removes the 2 MiB mapping at `block`, dropping the references on its 512 frames.
+  void unmap_huge_page(mmu::VirtAddr block);
+  /// fork: maps `mapping`, a 2 MiB leaf at `block`, into `child` as well, both sides
+  /// read-only and copy-on-write. False when `child` has no frame for a page table.
+  bool fork_huge_page(AddressSpace& child, mmu::VirtAddr block, const mmu::Mapping& mapping);
+  /// A write fault on a copy-on-write 2 MiB mapping: reused in place if no one else maps
+  /// any of its frames, otherwise split and the written 4 KiB page copied.
+  std::optional<FaultOutcome> break_huge_cow(mmu::VirtAddr address, const mmu::Mapping& mapping);
 
   KernelCore& kernel_;
   std::unique_ptr<mmu::PageTable> table_;

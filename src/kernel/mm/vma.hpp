@@ -16,6 +16,8 @@ class SharedMemory;
 struct ResidentSet;
 
 enum class VmaKind : std::uint8_t { kText, kData, kBss, kHeap, kStack, kMmap };
+/// What madvise said about 2 MiB pages for the range (Linux's VM_HUGEPAGE, VM_NOHUGEPAGE).
+enum class HugePageAdvice : std::uint8_t { kNone, kHuge, kNoHuge };
 std::string_view vma_kind_name(VmaKind kind);
 
 struct Vma {
@@ -41,6 +43,9 @@ struct Vma {
   /// A cap on the VMA's resident pages with its own replacement policy (page_refs
   /// experiments; mm/resident_set.hpp), or null. Not inherited by fork.
   std::shared_ptr<ResidentSet> resident_set = nullptr;
+  /// madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE); with the kernel's transparent_hugepages
+  /// setting it decides whether anonymous private faults may map 2 MiB pages.
+  HugePageAdvice huge_advice = HugePageAdvice::kNone;
 
   std::uint64_t length() const { return end - start; }
   bool contains(mmu::VirtAddr address) const { return address >= start && address < end; }

@@ -4,6 +4,7 @@
 // (unless the test sets others), and a helper to run init's entry to completion.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,14 @@ struct KernelFixture {
   Machine machine;
   kernel::Kernel kernel;
 };
+
+/// Blocks until one byte arrives on `fd` (a pipe used to order parent and child).
+inline void await(user::Process& self, int fd) {
+  char byte = 0;
+  CHECK(self.read(fd, std::span<char>(&byte, 1)) == 1);
+}
+/// Sends the byte await() waits for.
+inline void notify(user::Process& self, int fd) { CHECK(self.write(fd, "x") == 1); }
 
 /// The task spawned with `label` (SpawnRequest::label); fails the test if there is none.
 inline const kernel::TaskInfo& labelled(const std::vector<kernel::TaskInfo>& tasks, std::string_view label) {

@@ -17,7 +17,9 @@
 #include "kernel/mm/page_cache.hpp"
 
 using namespace ossim;
+using testing::await;
 using testing::KernelFixture;
+using testing::notify;
 
 namespace {
 
@@ -101,13 +103,6 @@ std::uint64_t cached_pages_in_tree(const kernel::RamDirectory& dir) {
   }
   return pages;
 }
-
-/// Blocks until one byte arrives on `fd`; pipes order the processes of a test.
-void await(user::Process& self, int fd) {
-  char byte = 0;
-  REQUIRE(self.read(fd, std::span<char>(&byte, 1)) == 1);
-}
-void notify(user::Process& self, int fd) { REQUIRE(self.write(fd, "x") == 1); }
 
 }  // namespace
 

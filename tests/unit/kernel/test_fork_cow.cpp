@@ -11,7 +11,9 @@
 #include "kernel/mm/page_cache.hpp"
 
 using namespace ossim;
+using testing::await;
 using testing::KernelFixture;
+using testing::notify;
 
 namespace {
 
@@ -29,13 +31,6 @@ mmu::FrameNumber frame_of(KernelFixture& f, sys::pid_t pid, mmu::VirtAddr addres
 }
 
 std::uint32_t refcount(KernelFixture& f, mmu::FrameNumber frame) { return f.machine.memory().frame(frame).refcount; }
-
-/// Blocks until one byte arrives on `fd` (a pipe used to order parent and child).
-void await(user::Process& self, int fd) {
-  char byte = 0;
-  CHECK(self.read(fd, std::span<char>(&byte, 1)) == 1);
-}
-void notify(user::Process& self, int fd) { CHECK(self.write(fd, "x") == 1); }
 
 }  // namespace
 

@@ -266,3 +266,21 @@ TEST_CASE("a freed frame that merged into its lower buddy no longer looks alloca
   CHECK(freed.owner == 0);
   CHECK((freed.flags & mmu::Frame::kHead) == 0);
 }
+
+TEST_CASE("split turns a 2 MiB block into 512 frames freed one by one, which merge back into the block", "[thp]") {
+  PhysicalMemory memory(8 * kMiB);
+  FrameAllocator frames(memory);
+  const auto counts_before = free_block_counts(frames);
+  const auto block = frames.allocate(9, 77);
+  REQUIRE(block);
+  frames.split(*block, 9);
+  for (FrameNumber f = *block; f < *block + 512; ++f) {
+    CHECK(memory.frame(f).refcount == 1);
+    CHECK(memory.frame(f).order == 0);
+    CHECK(memory.frame(f).owner == 77);
+  }
+  CHECK(frames.free_frames() == 2048 - 512);
+  for (FrameNumber f = *block; f < *block + 512; ++f) frames.free(f);
+  CHECK(frames.free_frames() == 2048);
+  CHECK(free_block_counts(frames) == counts_before);
+}

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "ossim/mmu/frame_allocator.hpp"
 #include "ossim/mmu/page_table.hpp"
@@ -308,4 +309,53 @@ TEST_CASE("a map refused for lack of frames changes nothing", "[regression]") {
   CHECK(frames.free_frames() == 2);
   CHECK(table.table_frames() == 1);
   CHECK_FALSE(pte::present(memory.read<pte::Entry>(table.root())));
+}
+
+TEST_CASE("splitting a 2 MiB page gives 512 PTEs over the same frames with its flags and A/D bits", "[thp]") {
+  Machine m;
+  PageTable table(m.memory, m.frames);
+  const pte::Entry flags = pte::kWritable | pte::kUser | pte::kAccessed | pte::kDirty | pte::kCopyOnWrite;
+  REQUIRE(table.map(0x20'0000, 0x60'0000, PageSize::k2M, flags));
+  const std::uint64_t tables_before = table.table_frames();
+  REQUIRE(table.split_large_page(0x20'0000 + 0x1'2345));
+  CHECK(table.table_frames() == tables_before + 1);
+  for (std::uint64_t i : {0, 1, 300, 511}) {
+    const auto leaf = table.lookup(0x20'0000 + i * kPageBytes);
+    REQUIRE(leaf);
+    CHECK(leaf->size == PageSize::k4K);
+    CHECK(leaf->page_base == 0x60'0000 + i * kPageBytes);
+    CHECK((leaf->entry & ~pte::kAddressMask) == (flags | pte::kPresent));
+  }
+  // The PDE now points to the table: permissive, as upper levels are.
+  const pte::Entry pde = entry_at(m.memory, table, 0x20'0000, 2);
+  CHECK((pde & pte::kPageSize) == 0);
+  CHECK((pde & (pte::kPresent | pte::kWritable | pte::kUser)) == (pte::kPresent | pte::kWritable | pte::kUser));
+  // Nothing left to split.
+  CHECK_FALSE(table.split_large_page(0x20'0000));
+}
+
+TEST_CASE("slot_empty: a 2 MiB slot is empty only with no page and no table under it", "[thp]") {
+  Machine m;
+  PageTable table(m.memory, m.frames);
+  CHECK(table.slot_empty(0x20'0000, PageSize::k2M));  // no tables at all yet
+  REQUIRE(table.map(0x40'0000, 0x60'0000, PageSize::k2M, 0));
+  CHECK_FALSE(table.slot_empty(0x40'0000, PageSize::k2M));
+  CHECK(table.slot_empty(0x20'0000, PageSize::k2M));  // the PD exists, this entry is free
+  REQUIRE(table.map(0x80'0000, 0x10'0000, PageSize::k4K, 0));
+  REQUIRE(table.unmap(0x80'0000));
+  CHECK_FALSE(table.slot_empty(0x80'0000, PageSize::k2M));  // an empty page table is still there
+  CHECK_FALSE(table.slot_empty(0x40'1000, PageSize::k4K));  // inside the 2 MiB page
+}
+
+TEST_CASE("a split with no frame free for the table changes nothing", "[thp]") {
+  Machine m;
+  PageTable table(m.memory, m.frames);
+  REQUIRE(table.map(0x20'0000, 0x60'0000, PageSize::k2M, pte::kWritable));
+  std::vector<FrameNumber> held;
+  while (const auto frame = m.frames.allocate(0)) held.push_back(*frame);
+  CHECK_FALSE(table.split_large_page(0x20'0000));
+  const auto mapping = table.lookup(0x20'0000);
+  REQUIRE(mapping);
+  CHECK(mapping->size == PageSize::k2M);
+  for (FrameNumber frame : held) m.frames.free(frame);
 }

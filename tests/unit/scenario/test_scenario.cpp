@@ -121,6 +121,19 @@ TEST_CASE("machine values and TLB geometry are read, and the second-level TLB ca
   CHECK_FALSE(s.machine.cpu.mmu.stlb.has_value());
 }
 
+TEST_CASE("kernel.memory.transparent_hugepages is read, defaults to madvise, and a bad value names its key",
+          "[scenario][kernel][thp]") {
+  CHECK(load(kMinimal).kernel.memory.transparent_hugepages == kernel::TransparentHugepages::kMadvise);
+  CHECK(load(kMinimal, {"kernel.memory.transparent_hugepages=always"}).kernel.memory.transparent_hugepages ==
+        kernel::TransparentHugepages::kAlways);
+  CHECK(load(kMinimal, {"kernel.memory.transparent_hugepages=never"}).kernel.memory.transparent_hugepages ==
+        kernel::TransparentHugepages::kNever);
+  CHECK(error_with("kernel.memory.transparent_hugepages=sometimes")
+            .starts_with("kernel.memory.transparent_hugepages: expected one of"));
+  CHECK(error_with("kernel.memory.transparent_hugepages=sometimes").ends_with("got \"sometimes\""));
+  CHECK(error_with("kernel.memory.thp=always").starts_with("unknown key 'kernel.memory.thp'"));
+}
+
 TEST_CASE("bad kernel values name their key path", "[scenario][kernel]") {
   CHECK(error_with("kernel.hz=0") == "kernel.hz: expected an integer from 1 to 100000, got 0");
   CHECK(error_with("kernel.scheduler=bfs").starts_with("kernel.scheduler: expected one of \""));
@@ -199,7 +212,7 @@ TEST_CASE("bad workload entries name their key path", "[scenario][workloads]") {
   CHECK(error_with(R"(workloads=[{"count": 1}])") == "workloads[0].name: required key is missing");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog"}, {"name": "bogus"}])") ==
         "workloads[1].name: unknown workload \"bogus\" (known: cpu_hog, interactive, fork_tree, shell_pipeline, "
-        "memory_toucher, sleep_loop, job, periodic, rtapp, page_refs, thrash, mmap_reader, taskset)");
+        "memory_toucher, tlb_reach, sleep_loop, job, periodic, rtapp, page_refs, thrash, mmap_reader, taskset)");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog", "count": -1}])") ==
         "workloads[0].count: expected an integer from 0 to 100000, got -1");
   CHECK(error_with(R"(workloads=[{"name": "cpu_hog", "arrival_ms": "soon"}])")
