@@ -293,7 +293,7 @@ void AddressSpace::get_frame(mmu::FrameNumber frame) { ++kernel_.machine().memor
 
 void AddressSpace::put_frame(mmu::FrameNumber frame) {
   mmu::Frame& record = kernel_.machine().memory().frame(frame);
-  if (--record.refcount == 0) kernel_.machine().frames().free(frame);
+  if (--record.refcount == 0) kernel_.tlb_shootdown().free_frame(frame);
 }
 
 void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
@@ -309,9 +309,10 @@ void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
         if (PageCache* cache = cache_of(*vma)) cache->mark_dirty(cache_index(*vma, page));
       }
     }
+    // Flushed first, so that the frame is not reused while another TLB still maps it.
+    flush_page(page);
     put_frame(mmu::frame_of(pte::address(*entry)));
     --resident_pages_;
-    flush_page(page);
   }
 }
 
@@ -365,21 +366,9 @@ Status AddressSpace::msync(VirtAddr address, std::uint64_t length, int flags) {
   return {};
 }
 
-void AddressSpace::flush_page(VirtAddr address) {
-  for (unsigned cpu = 0; cpu < kernel_.machine().cpu_count(); ++cpu) {
-    if ((tlb_cpus_ >> (cpu % 64)) & 1) {
-      kernel_.machine().cpu(cpu).mmu().invpcid(mmu::InvpcidType::kIndividualAddress, pcid_, address);
-    }
-  }
-}
+void AddressSpace::flush_page(VirtAddr address) { kernel_.tlb_shootdown().flush(*this, tlb_cpus_, address); }
 
-void AddressSpace::flush_all() {
-  for (unsigned cpu = 0; cpu < kernel_.machine().cpu_count(); ++cpu) {
-    if ((tlb_cpus_ >> (cpu % 64)) & 1) {
-      kernel_.machine().cpu(cpu).mmu().invpcid(mmu::InvpcidType::kSingleContext, pcid_, 0);
-    }
-  }
-}
+void AddressSpace::flush_all() { kernel_.tlb_shootdown().flush(*this, tlb_cpus_, std::nullopt); }
 
 FaultOutcome AddressSpace::map_private_copy(const Vma& vma, VirtAddr page, const std::byte* source,
                                             std::uint64_t copy_bytes) {
