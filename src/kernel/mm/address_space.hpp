@@ -17,9 +17,9 @@
 //   - Shared mappings (kMapShared) map the frames of a page cache, a file's or anonymous
 //     shared memory's, so every mapper (forked or not) sees the same bytes.
 //
-// TLB coherence: the address space remembers which CPUs may hold translations for it and
-// invalidates on each of them when a mapping is removed or loses permissions (the effect
-// of a TLB shootdown; its IPIs and their cost are the virtual-memory issue's).
+// TLB coherence: the address space remembers which CPUs may hold translations for it; when
+// a mapping is removed or loses permissions, TlbShootdown (mm/tlb_shootdown.hpp)
+// invalidates it there, by IPI or lazily, before the caller returns to user mode.
 
 #include <cstdint>
 #include <map>
