@@ -75,42 +75,60 @@ struct Observed {
   int child_status = 0;
 };
 
-/// A process pinned to CPU 0 maps a page; its thread, pinned to CPU 1 (when there is
-/// one), caches the page's translation by `touch`ing it, raises a flag and computes for a
-/// millisecond (so it is running when the call comes), then touches the page again. The
-/// main thread, once the flag is up, makes `call` on the page.
-Observed run_remote_change(unsigned cpus, const std::function<void(user::Process&, mmu::VirtAddr)>& touch,
-                           const std::function<void(user::Process&, mmu::VirtAddr)>& call) {
-  ShootdownRig rig(cpus);
-  Observed seen;
+/// The two halves of a process: each gets the page under study (holding 1) and a page of
+/// flags after it.
+using Part = std::function<void(user::Process&, mmu::VirtAddr page, mmu::VirtAddr flags)>;
+
+/// Runs a process whose main thread, pinned to CPU 0, maps the two pages and starts a
+/// thread pinned to the last CPU; the thread runs `thread_part`, the main thread
+/// `main_part`. Returns the process's wait status.
+int run_two_threads(ShootdownRig& rig, const Part& main_part, const Part& thread_part) {
+  const unsigned last_cpu = rig.machine.cpu_count() - 1;
+  int status = 0;
   rig.run([&](user::Process& init) {
     const sys::pid_t child = init.fork([&](user::Process& self) {
       pin(self, 0);
       const mmu::VirtAddr page = map_pages(self, 2);
-      const mmu::VirtAddr flag = page + 4096;
       self.store<std::uint64_t>(page, 1);
-      self.spawn_thread([&, page, flag](user::Process& thread) {
-        pin(thread, cpus - 1);
-        touch(thread, page);
-        thread.store<std::uint64_t>(flag, 1);
-        thread.compute_for(sim::kMillisecond);
-        touch(thread, page);  // the changed page: faults
+      self.spawn_thread([&, page](user::Process& thread) {
+        pin(thread, last_cpu);
+        thread_part(thread, page, page + 4096);
         return 0;
       });
-      wait_for_flag(self, flag);
-      const int pid = self.getpid();
-      seen.held_before = dtlb_holds(rig, cpus - 1, pid, page);
-      const sim::Tick start = self.now();
-      call(self, page);
-      seen.call_time = self.now() - start;
-      seen.held_after = dtlb_holds(rig, cpus - 1, pid, page);
-      seen.stats = rig.kernel.stats();
-      self.compute_for(10 * sim::kMillisecond);  // until the thread's fault ends the process
+      main_part(self, page, page + 4096);
       return 0;
     });
-    init.waitpid(child, &seen.child_status);
+    init.waitpid(child, &status);
     return 0;
   });
+  return status;
+}
+
+/// The thread caches the page's translation by `touch`ing it, raises a flag and computes
+/// for a millisecond (so it is running when the call comes), then touches the page again.
+/// The main thread, once the flag is up, makes `call` on the page.
+Observed run_remote_change(unsigned cpus, const std::function<void(user::Process&, mmu::VirtAddr)>& touch,
+                           const std::function<void(user::Process&, mmu::VirtAddr)>& call) {
+  ShootdownRig rig(cpus);
+  Observed seen;
+  const Part main_part = [&](user::Process& self, mmu::VirtAddr page, mmu::VirtAddr flag) {
+    wait_for_flag(self, flag);
+    const int pid = self.getpid();
+    seen.held_before = dtlb_holds(rig, cpus - 1, pid, page);
+    const sim::Tick start = self.now();
+    call(self, page);
+    seen.call_time = self.now() - start;
+    seen.held_after = dtlb_holds(rig, cpus - 1, pid, page);
+    seen.stats = rig.kernel.stats();
+    self.compute_for(10 * sim::kMillisecond);  // until the thread's fault ends the process
+  };
+  const Part thread_part = [&](user::Process& thread, mmu::VirtAddr page, mmu::VirtAddr flag) {
+    touch(thread, page);
+    thread.store<std::uint64_t>(flag, 1);
+    thread.compute_for(sim::kMillisecond);
+    touch(thread, page);  // the changed page: faults
+  };
+  seen.child_status = run_two_threads(rig, main_part, thread_part);
   return seen;
 }
 
@@ -166,40 +184,27 @@ TEST_CASE("a CPU that only holds the process's PCID gets no IPI and invalidates 
   ShootdownRig rig(2);
   bool held_while_away = false, held_after_return = true;
   kernel::KernelStats after_call;
-  int status = 0;
-  rig.run([&](user::Process& init) {
-    const sys::pid_t child = init.fork([&](user::Process& self) {
-      pin(self, 0);
-      const mmu::VirtAddr page = map_pages(self, 2);
-      const mmu::VirtAddr flag = page + 4096;
-      self.store<std::uint64_t>(page, 1);
-      int wake[2];
-      REQUIRE(self.pipe(wake) == 0);
-      self.spawn_thread([&, page, flag](user::Process& thread) {
-        pin(thread, 1);
-        read_page(thread, page);
-        thread.store<std::uint64_t>(flag, 1);
-        char byte = 0;
-        thread.read(wake[0], std::span<char>(&byte, 1));  // CPU 1 goes idle meanwhile
-        held_after_return = dtlb_holds(rig, 1, thread.getpid(), page);
-        read_page(thread, page);
-        return 0;
-      });
-      wait_for_flag(self, flag);
-      self.compute_for(sim::kMicrosecond);  // the thread is asleep by now
-      unmap_page(self, page);
-      after_call = rig.kernel.stats();
-      held_while_away = dtlb_holds(rig, 1, self.getpid(), page);
-      self.write(wake[1], "x");
-      self.compute_for(10 * sim::kMillisecond);
-      return 0;
-    });
-    init.waitpid(child, &status);
-    return 0;
-  });
+  const Part main_part = [&](user::Process& self, mmu::VirtAddr page, mmu::VirtAddr flags) {
+    wait_for_flag(self, flags);
+    self.compute_for(sim::kMicrosecond);  // the thread is asleep by now, CPU 1 idle
+    unmap_page(self, page);
+    after_call = rig.kernel.stats();
+    held_while_away = dtlb_holds(rig, 1, self.getpid(), page);
+    self.store<std::uint32_t>(flags + 8, 1);
+    self.futex_wake(flags + 8, 1);
+    self.compute_for(10 * sim::kMillisecond);
+  };
+  const Part thread_part = [&](user::Process& thread, mmu::VirtAddr page, mmu::VirtAddr flags) {
+    read_page(thread, page);
+    thread.store<std::uint64_t>(flags, 1);
+    thread.futex_wait(flags + 8, 0);
+    held_after_return = dtlb_holds(rig, 1, thread.getpid(), page);
+    read_page(thread, page);
+  };
+  const int status = run_two_threads(rig, main_part, thread_part);
   CHECK(after_call.tlb_shootdown_ipis == 0);
-  CHECK(held_while_away);             // stale, but CPU 1 cannot use it before reloading the PCID
-  CHECK_FALSE(held_after_return);     // ... which invalidated it
+  CHECK(held_while_away);          // stale, but CPU 1 cannot use it before reloading the PCID
+  CHECK_FALSE(held_after_return);  // ... which invalidated it
   CHECK(rig.kernel.stats().tlb_lazy_invalidations >= 1);
   CHECK(killed_by_segv(status));
 }
