@@ -270,7 +270,9 @@ std::uint16_t KernelCore::allocate_pcid() {
 }
 
 void KernelCore::release_pcid(std::uint16_t pcid) {
-  if (pcid != 0) free_pcids_.push_back(pcid);
+  if (pcid == 0) return;
+  tlb_shootdown_->forget_pcid(pcid);
+  free_pcids_.push_back(pcid);
 }
 
 // ---- Blocking ---------------------------------------------------------------------------------

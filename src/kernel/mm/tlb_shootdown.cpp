@@ -29,7 +29,7 @@ void TlbShootdown::flush(const AddressSpace& mm, std::uint64_t may_hold, std::op
     return;
   }
   cpu::Cpu& self = machine.cpu(running->id());
-  invalidate(self, pcid, page);
+  if ((may_hold >> (self.id() % 64)) & 1) invalidate(self, pcid, page);
   // A CPU that loads a PCID-0 or untagged CR3 flushes its TLB doing so: only a tagged PCID
   // survives a switch away.
   const bool entries_survive_switches = kernel_.config().pcid && pcid != 0;
@@ -108,6 +108,10 @@ void TlbShootdown::free_frame(mmu::FrameNumber frame) {
     return;
   }
   kernel_.machine().frames().free(frame);
+}
+
+void TlbShootdown::forget_pcid(std::uint16_t pcid) {
+  for (PerCpu& state : cpus_) state.stale_pcids.reset(pcid);
 }
 
 void TlbShootdown::before_load(unsigned cpu, const AddressSpace& mm) {

@@ -57,9 +57,9 @@ class TlbShootdown {
 
   TlbShootdown(KernelCore& kernel, unsigned cpu_count);
 
-  /// Invalidates `page` (or, without one, every non-global entry) of `mm` on the calling
-  /// CPU now, and on every other CPU in `may_hold` (a bit per CPU) by IPI or lazily (see
-  /// above). On the host (no CPU running kernel code) every CPU is invalidated directly.
+  /// Invalidates `page` (or, without one, every non-global entry) of `mm` on every CPU in
+  /// `may_hold` (a bit per CPU, modulo 64): on the calling CPU now, on the others by IPI
+  /// or lazily (see above). On the host (no CPU running kernel code) every CPU is invalidated directly.
   void flush(const AddressSpace& mm, std::uint64_t may_hold, std::optional<mmu::VirtAddr> page);
   /// Frees `frame` now, or, if the calling CPU has shootdowns outstanding, once they
   /// complete.
@@ -74,6 +74,9 @@ class TlbShootdown {
   void serve(cpu::Cpu& cpu);
   /// Before `cpu` loads `mm`'s PCID: invalidates it if a shootdown skipped this CPU.
   void before_load(unsigned cpu, const AddressSpace& mm);
+  /// A PCID given back: its address space has invalidated it wherever it was loaded, so
+  /// no CPU owes it a lazy invalidation any more.
+  void forget_pcid(std::uint16_t pcid);
 
   /// Requests this CPU has served (Linux's "TLB shootdowns" line of /proc/interrupts).
   std::uint64_t received(unsigned cpu) const { return cpus_[cpu].received; }
