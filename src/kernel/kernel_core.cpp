@@ -29,7 +29,7 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
                         std::make_unique<RtClass>(*scheduler_, machine_.cpu_count(), config_.scheduler));
   scheduler_->set_class(Scheduler::ClassRank::kFair,
                         make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
-  page_cache_pool_ = std::make_unique<PageCachePool>(PageCachePool{machine_.memory(), machine_.frames()});
+  page_cache_pool_ = std::make_unique<PageCachePool>(PageCachePool{machine_.memory(), machine_.frames(), 0, tlb_shootdown_.get()});
   vfs_ = std::make_unique<Vfs>(*this);
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/tlb_shootdown.hpp"
 
 namespace ossim::kernel {
 
@@ -41,7 +42,13 @@ Result<CachedPage*> PageCache::add_page(std::uint64_t index, bool fill) {
 
 void PageCache::drop(std::map<std::uint64_t, CachedPage>::iterator page) {
   mmu::Frame& record = pool_.memory.frame(page->second.frame);
-  if (--record.refcount == 0) pool_.frames.free(page->second.frame);
+  if (--record.refcount == 0) {
+    if (pool_.tlb_shootdown != nullptr) {
+      pool_.tlb_shootdown->free_frame(page->second.frame);
+    } else {
+      pool_.frames.free(page->second.frame);
+    }
+  }
   --pool_.cached_pages;
   pages_.erase(page);
 }

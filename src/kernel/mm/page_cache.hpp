@@ -34,6 +34,7 @@
 namespace ossim::kernel {
 
 class AddressSpace;
+class TlbShootdown;
 
 /// One page of a file in memory (the page-cache part of Linux's struct page).
 struct CachedPage {
@@ -48,6 +49,10 @@ struct PageCachePool {
   mmu::PhysicalMemory& memory;
   mmu::FrameAllocator& frames;
   std::uint64_t cached_pages = 0;
+  /// When set, a dropped page's last reference frees its frame through the shootdown's
+  /// hold-back: a truncation has just unmapped it, and another CPU's TLB may map it until
+  /// the truncating CPU's shootdown completes.
+  TlbShootdown* tlb_shootdown = nullptr;
 };
 
 class PageCache {

@@ -76,26 +76,33 @@ struct Observed {
 };
 
 /// The two halves of a process: each gets the page under study (holding 1) and a page of
-/// flags after it.
+/// flags.
 using Part = std::function<void(user::Process&, mmu::VirtAddr page, mmu::VirtAddr flags)>;
+/// Maps the page under study.
+using Mapper = std::function<mmu::VirtAddr(user::Process&)>;
 
-/// Runs a process whose main thread, pinned to CPU 0, maps the two pages and starts a
-/// thread pinned to the last CPU; the thread runs `thread_part`, the main thread
-/// `main_part`. Returns the process's wait status.
-int run_two_threads(ShootdownRig& rig, const Part& main_part, const Part& thread_part) {
+mmu::VirtAddr map_anonymous_page(user::Process& self) { return map_pages(self, 1); }
+
+/// Runs a process whose main thread, pinned to CPU 0, maps the page under study (with
+/// `map`) and a page of flags, stores 1 in the first and starts a thread pinned to the
+/// last CPU; the thread runs `thread_part`, the main thread `main_part`. Returns the
+/// process's wait status.
+int run_two_threads(ShootdownRig& rig, const Part& main_part, const Part& thread_part,
+                    const Mapper& map = map_anonymous_page) {
   const unsigned last_cpu = rig.machine.cpu_count() - 1;
   int status = 0;
   rig.run([&](user::Process& init) {
     const sys::pid_t child = init.fork([&](user::Process& self) {
       pin(self, 0);
-      const mmu::VirtAddr page = map_pages(self, 2);
+      const mmu::VirtAddr page = map(self);
+      const mmu::VirtAddr flags = map_pages(self, 1);
       self.store<std::uint64_t>(page, 1);
-      self.spawn_thread([&, page](user::Process& thread) {
+      self.spawn_thread([&, page, flags](user::Process& thread) {
         pin(thread, last_cpu);
-        thread_part(thread, page, page + 4096);
+        thread_part(thread, page, flags);
         return 0;
       });
-      main_part(self, page, page + 4096);
+      main_part(self, page, flags);
       return 0;
     });
     init.waitpid(child, &status);
@@ -207,6 +214,45 @@ TEST_CASE("a CPU that only holds the process's PCID gets no IPI and invalidates 
   CHECK_FALSE(held_after_return);  // ... which invalidated it
   CHECK(rig.kernel.stats().tlb_lazy_invalidations >= 1);
   CHECK(killed_by_segv(status));
+}
+
+TEST_CASE("truncating a file a thread on CPU 1 maps shared removes the page from its TLB first", "[kernel][tlb]") {
+  ShootdownRig rig(2);
+  bool held_before = false, held_after = true;
+  std::uint64_t ipis = 0, free_before_call = 0, free_during_wait = 0, free_after_call = 0;
+  sim::CallbackEvent probe([&] { free_during_wait = rig.machine.frames().free_frames(); }, "probe");
+  int fd = -1;
+  const Mapper map_file = [&](user::Process& self) {
+    fd = self.open("/tmp/shared", sys::kOpenCreate | sys::kOpenReadWrite, 0644);
+    REQUIRE(self.ftruncate(fd, 4096) == 0);
+    return static_cast<mmu::VirtAddr>(self.mmap(0, 4096, sys::kProtRead | sys::kProtWrite, sys::kMapShared, fd, 0));
+  };
+  const Part main_part = [&](user::Process& self, mmu::VirtAddr page, mmu::VirtAddr flags) {
+    wait_for_flag(self, flags);
+    held_before = dtlb_holds(rig, 1, self.getpid(), page);
+    free_before_call = rig.machine.frames().free_frames();
+    rig.engine.schedule(probe, self.now() + kIpiLatency / 2);  // before CPU 1 has the IPI
+    REQUIRE(self.ftruncate(fd, 0) == 0);
+    held_after = dtlb_holds(rig, 1, self.getpid(), page);
+    ipis = rig.kernel.stats().tlb_shootdown_ipis;
+    free_after_call = rig.machine.frames().free_frames();
+    self.compute_for(10 * sim::kMillisecond);
+  };
+  const Part thread_part = [&](user::Process& thread, mmu::VirtAddr page, mmu::VirtAddr flags) {
+    read_page(thread, page);
+    thread.store<std::uint64_t>(flags, 1);
+    thread.compute_for(sim::kMillisecond);
+    read_page(thread, page);  // past the end of the file now: SIGBUS
+  };
+  const int status = run_two_threads(rig, main_part, thread_part, map_file);
+  CHECK(held_before);
+  CHECK_FALSE(held_after);
+  CHECK(ipis == 1);
+  // The cached page's frame is held back while CPU 1 might still reach it, and free by the
+  // time the call returns.
+  CHECK(free_during_wait == free_before_call);
+  CHECK(free_after_call == free_before_call + 1);
+  CHECK((sys::killed_by_signal(status) && sys::terminating_signal(status) == sys::kSigBus));
 }
 
 TEST_CASE("a copy-on-write break on CPU 0 stops CPU 1 reading the old frame", "[kernel][tlb]") {
