@@ -66,8 +66,8 @@ class TlbShootdown {
   void free_frame(mmu::FrameNumber frame);
   /// Waits until every request `cpu` has sent has been acknowledged (serving requests
   /// addressed to it meanwhile), advances its clock to the last acknowledgement, and
-  /// frees the frames held back. Called before returning to user mode and before
-  /// switching away. Returns the CPU the caller is on afterwards (the same: the kernel
+  /// frees the frames held back. Called before returning to user mode, before switching
+  /// away, and in exit before the task can be reaped. Returns the CPU the caller is on afterwards (the same: the kernel
   /// is not preemptible).
   cpu::Cpu& complete(cpu::Cpu& cpu);
   /// The IPI's work on the target: invalidates what was requested of it and acknowledges.

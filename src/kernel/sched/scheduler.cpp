@@ -281,7 +281,7 @@ void Scheduler::finish_switch(RunQueue& rq, Task& self) {
 void Scheduler::finish_first_switch(Task& self) { finish_switch(rqs_[self.ctx().cpu().id()], self); }
 
 void Scheduler::switch_from_dead(Task& dead) {
-  cpu::Cpu& cpu = kernel_.tlb_shootdown().complete(dead.ctx().cpu());
+  cpu::Cpu& cpu = dead.ctx().cpu();
   RunQueue& rq = rqs_[cpu.id()];
   const sim::Tick now = cpu.now();
   update_curr(rq, now);
