@@ -67,8 +67,8 @@ class TlbShootdown {
   /// Waits until every request `cpu` has sent has been acknowledged (serving requests
   /// addressed to it meanwhile), advances its clock to the last acknowledgement, and
   /// frees the frames held back. Called before returning to user mode, before switching
-  /// away, and in exit before the task can be reaped. Returns the CPU the caller is on afterwards (the same: the kernel
-  /// is not preemptible).
+  /// away, and in exit before the task can be reaped. Returns the CPU the caller is on
+  /// afterwards (the same: the kernel is not preemptible).
   cpu::Cpu& complete(cpu::Cpu& cpu);
   /// The IPI's work on the target: invalidates what was requested of it and acknowledges.
   void serve(cpu::Cpu& cpu);
