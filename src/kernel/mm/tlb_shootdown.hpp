@@ -23,8 +23,8 @@
 // acknowledged: complete() spin-waits for that, in the kernel, charging the wait to the
 // task as system time. It waits at those points rather than inside each flush so that an
 // address-space operation stays atomic in simulated time (no other CPU runs between its
-// steps: our stand-in for mmap_lock). Frames an address space frees while its CPU has
-// shootdowns outstanding are held back until they complete (free_frame), as Linux's
+// steps: our stand-in for mmap_lock). Frames freed (by an address space, or by a page
+// cache a truncation shrank) while their CPU has shootdowns outstanding are held back until they complete (free_frame), as Linux's
 // mmu_gather frees pages only after the flush: a target's stale entry can never reach a
 // frame reused by someone else.
 //

@@ -255,6 +255,38 @@ TEST_CASE("truncating a file a thread on CPU 1 maps shared removes the page from
   CHECK((sys::killed_by_signal(status) && sys::terminating_signal(status) == sys::kSigBus));
 }
 
+TEST_CASE("two CPUs shooting at each other at the same instant both finish", "[kernel][tlb]") {
+  // Each spins with interrupts off and serves the other's request while it waits.
+  ShootdownRig rig(2);
+  static constexpr sim::Tick kAt = 50 * sim::kMillisecond;  // well after both are on their CPUs
+  sim::Tick main_call = 0, thread_call = 0;
+  const auto unmap_at = [](user::Process& self, mmu::VirtAddr page, sim::Tick& call_time) {
+    REQUIRE(self.now() < kAt);
+    self.compute_for(kAt - self.now());  // ends at kAt plus the ticks taken meanwhile
+    const sim::Tick start = self.now();
+    unmap_page(self, page);
+    call_time = self.now() - start;
+  };
+  // Both CPUs have both pages in their TLBs; each unmaps one.
+  const Part main_part = [&](user::Process& self, mmu::VirtAddr page, mmu::VirtAddr flags) {
+    wait_for_flag(self, flags);
+    unmap_at(self, page, main_call);
+    self.compute_for(sim::kMillisecond);
+  };
+  const Part thread_part = [&](user::Process& thread, mmu::VirtAddr page, mmu::VirtAddr flags) {
+    read_page(thread, page);
+    thread.store<std::uint64_t>(flags, 1);
+    unmap_at(thread, flags, thread_call);
+    thread.compute_for(sim::kMillisecond);
+  };
+  const int status = run_two_threads(rig, main_part, thread_part);
+  CHECK(status == 0);
+  CHECK(main_call == kIpiSend);
+  CHECK(thread_call == kIpiSend);
+  CHECK(rig.kernel.stats().tlb_shootdown_ipis == 2);
+  CHECK(rig.kernel.tlb_shootdowns_received(0) + rig.kernel.tlb_shootdowns_received(1) == 2);
+}
+
 TEST_CASE("a copy-on-write break on CPU 0 stops CPU 1 reading the old frame", "[kernel][tlb]") {
   ShootdownRig rig(2);
   std::uint64_t thread_saw = 0;
