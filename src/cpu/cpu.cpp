@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
 #include <utility>
 
 #include "ossim/dev/local_apic.hpp"
@@ -358,6 +359,14 @@ void Cpu::compute_for(sim::Tick duration) {
 }
 
 sim::Tick Cpu::engine_now() const { return engine_.now(); }
+
+Cpu& Cpu::spin_wait() {
+  Cpu* cpu = &at_boundary();
+  const sim::Tick next = cpu->engine_.next_event_time();
+  if (next == sim::kTickNever) throw std::logic_error("spin-wait with no event pending: the wait could never end");
+  if (next > cpu->clock_) cpu->compute_for(next - cpu->clock_);
+  return cpu->yield_to_engine().at_boundary();
+}
 
 Cpu& Cpu::compute_until(sim::Tick target) {
   assert(target > clock_);

@@ -20,6 +20,7 @@ bool Kernel::halted() const { return core_->halted(); }
 int Kernel::init_status() const { return core_->init_status(); }
 sim::Tick Kernel::power_off_time() const { return core_->power_off_time(); }
 std::uint64_t Kernel::context_switches(unsigned cpu) const { return core_->scheduler().rq(cpu).switches; }
+std::uint64_t Kernel::tlb_shootdowns_received(unsigned cpu) const { return core_->tlb_shootdown().received(cpu); }
 KernelStats Kernel::stats() const { return core_->stats(); }
 
 MemoryStats Kernel::memory_stats() const {

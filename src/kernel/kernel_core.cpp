@@ -26,6 +26,7 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
   if (machine_.cpu_count() > 64) throw std::invalid_argument("the kernel supports at most 64 CPUs");
   kernel_page_table_ = std::make_unique<mmu::PageTable>(machine_.memory(), machine_.frames());
   scheduler_ = std::make_unique<Scheduler>(*this, machine_.cpu_count());
+  tlb_shootdown_ = std::make_unique<TlbShootdown>(*this, machine_.cpu_count());
   scheduler_->set_class(Scheduler::ClassRank::kDeadline,
                         std::make_unique<DeadlineClass>(*scheduler_, machine_.cpu_count(), config_.scheduler));
   scheduler_->set_class(Scheduler::ClassRank::kRealtime,
@@ -33,6 +34,7 @@ KernelCore::KernelCore(Machine& machine, const KernelConfig& config, sim::Trace*
   scheduler_->set_class(Scheduler::ClassRank::kFair,
                         make_fair_class(*scheduler_, machine_.cpu_count(), config_.scheduler));
   page_cache_pool_ = std::unique_ptr<PageCachePool>(new PageCachePool{machine_.memory(), machine_.frames()});
+  page_cache_pool_->tlb_shootdown = tlb_shootdown_.get();
   vfs_ = std::make_unique<Vfs>(*this);
   attach_disks();
 }
@@ -110,6 +112,7 @@ void KernelCore::install_vectors() {
   const auto interrupt = [this](cpu::Cpu& cpu, cpu::TrapFrame& frame) { on_interrupt(cpu, frame); };
   vectors_.set(Scheduler::kTimerVector, interrupt);
   vectors_.set(Scheduler::kRescheduleVector, interrupt);
+  vectors_.set(TlbShootdown::kVector, interrupt);
   vectors_.set(kConsoleVector, interrupt);
   for (const auto& disk : disks_) vectors_.set(disk->vector(), interrupt);
 }
@@ -279,6 +282,10 @@ TaskInfo KernelCore::info(const Task& task) const {
   info.exited = task.state == TaskState::kZombie || task.state == TaskState::kDead;
   info.accounting = task.acct;
   info.accounting.minor_faults = task.acct.minor_faults;
+  // A task on a CPU now has TLB counts not yet charged to it.
+  if (task.se.on_cpu && scheduler_->rq(task.se.cpu).curr == &task) {
+    TlbUsage::of(machine_.cpu(task.se.cpu).mmu()).charge_since(task.tlb_at_switch_in, info.accounting);
+  }
   return info;
 }
 
@@ -331,7 +338,9 @@ std::uint16_t KernelCore::allocate_pcid() {
 }
 
 void KernelCore::release_pcid(std::uint16_t pcid) {
-  if (pcid != 0) free_pcids_.push_back(pcid);
+  if (pcid == 0) return;
+  tlb_shootdown_->forget_pcid(pcid);
+  free_pcids_.push_back(pcid);
 }
 
 // ---- Blocking ---------------------------------------------------------------------------------

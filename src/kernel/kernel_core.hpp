@@ -32,6 +32,7 @@
 #include "kernel/fs/devices.hpp"
 #include "kernel/ipc/futex.hpp"
 #include "kernel/result.hpp"
+#include "kernel/mm/tlb_shootdown.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "kernel/task/task.hpp"
 #include "kernel/trace_points.hpp"
@@ -74,6 +75,7 @@ class KernelCore final : public user::CodeRegistry {
   const KernelConfig& config() const { return config_; }
   const CostModel& costs() const { return config_.costs; }
   Scheduler& scheduler() { return *scheduler_; }
+  TlbShootdown& tlb_shootdown() { return *tlb_shootdown_; }
   Vfs& vfs() { return *vfs_; }
   /// Where every page cache (files, anonymous shared memory) takes its frames from.
   PageCachePool& page_cache_pool() { return *page_cache_pool_; }
@@ -214,6 +216,7 @@ class KernelCore final : public user::CodeRegistry {
   cpu::VectorTable vectors_;
   std::unique_ptr<mmu::PageTable> kernel_page_table_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<TlbShootdown> tlb_shootdown_;  // before tasks_: outlives every address space
   std::unique_ptr<PageCachePool> page_cache_pool_;  // before vfs_: outlives every inode's cache
   std::unique_ptr<Vfs> vfs_;
   ConsoleState console_;

@@ -3,6 +3,7 @@
 #include "ossim/sim/trace.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/page_cache.hpp"
 
 #include <string>
 
@@ -56,6 +57,16 @@ std::uint32_t Tracks::runqueue(sim::Trace& trace, unsigned cpu) {
 std::uint32_t Tracks::free_frames(sim::Trace& trace) {
   if (free_frames_ == kNone) free_frames_ = trace.counter_track("free frames");
   return free_frames_;
+}
+
+std::uint32_t Tracks::page_cache_pages(sim::Trace& trace) {
+  if (page_cache_pages_ == kNone) page_cache_pages_ = trace.counter_track("page cache pages");
+  return page_cache_pages_;
+}
+
+std::uint32_t Tracks::page_fault_rate(sim::Trace& trace) {
+  if (page_fault_rate_ == kNone) page_fault_rate_ = trace.counter_track("page faults/s");
+  return page_fault_rate_;
 }
 
 void runqueue_length(KernelCore& kernel, const RunQueue& rq, sim::Tick now) {
@@ -147,6 +158,19 @@ void page_fault(KernelCore& kernel, Task& task, cpu::Cpu& cpu, std::uint64_t add
     trace->counter(TraceCategory::kCounter, kernel.trace_tracks().free_frames(*trace), now,
                    static_cast<std::int64_t>(kernel.machine().frames().free_frames()));
   }
+}
+
+void memory_sample(KernelCore& kernel, sim::Tick now) {
+  sim::Trace* trace = active(kernel, TraceCategory::kCounter);
+  if (trace == nullptr) return;
+  Tracks& tracks = kernel.trace_tracks();
+  const std::uint64_t faults = kernel.stats().page_faults;
+  const std::uint64_t in_period = faults - tracks.faults_at_last_sample;
+  tracks.faults_at_last_sample = faults;
+  trace->counter(TraceCategory::kCounter, tracks.page_cache_pages(*trace), now,
+                 static_cast<std::int64_t>(kernel.page_cache_pool().cached_pages));
+  trace->counter(TraceCategory::kCounter, tracks.page_fault_rate(*trace), now,
+                 static_cast<std::int64_t>(in_period * kernel.config().hz));
 }
 
 void exception(KernelCore& kernel, Task& task, cpu::Cpu& cpu, std::uint8_t vector, int signal) {

@@ -54,6 +54,13 @@ sim::Tick lifetime(const kernel::TaskInfo& task, sim::Tick end) {
   return until > task.accounting.arrival ? until - task.accounting.arrival : 0;
 }
 
+/// A task's share of the TLB counters of the CPUs it ran on.
+void add_task_tlb(Json& item, const kernel::TaskAccounting& a) {
+  item["tlb_hits"] = a.tlb_hits;
+  item["tlb_misses"] = a.tlb_misses;
+  item["page_walks"] = a.page_walks;
+}
+
 Json workload_task_json(const kernel::TaskInfo& task) {
   const kernel::TaskAccounting& a = task.accounting;
   Json item = {{"name", task.label},
@@ -87,6 +94,7 @@ Json workload_task_json(const kernel::TaskInfo& task) {
   item["page_hits"] = a.page_hits;
   item["page_misses"] = a.page_misses;
   item["syscalls"] = a.syscalls;
+  add_task_tlb(item, a);
   return item;
 }
 
@@ -106,6 +114,7 @@ Json any_task_json(const kernel::TaskInfo& task) {
   item["involuntary_switches"] = a.involuntary_switches;
   item["minor_faults"] = a.minor_faults;
   item["major_faults"] = a.major_faults;
+  add_task_tlb(item, a);
   return item;
 }
 
@@ -129,22 +138,62 @@ Json memory_json(const kernel::MemoryStats& memory) {
           {"swap_disk_writes", memory.disk_writes}};
 }
 
-Json tlb_json(const mmu::Tlb& tlb) {
-  const mmu::TlbStats& stats = tlb.stats();
+Json tlb_json(const mmu::TlbStats& stats) {
   const std::uint64_t lookups = stats.hits + stats.misses;
   return {{"hits", stats.hits},
           {"misses", stats.misses},
-          {"hit_rate", lookups == 0 ? Json(nullptr) : Json(static_cast<double>(stats.hits) / static_cast<double>(lookups))}};
+          {"hit_rate", lookups == 0 ? Json(nullptr) : Json(static_cast<double>(stats.hits) / static_cast<double>(lookups))},
+          {"fills", stats.fills},
+          {"evictions", stats.evictions},
+          {"invalidations", stats.invalidations},
+          {"flushes", stats.flushes}};
 }
+
+void add_tlb_stats(mmu::TlbStats& sum, const mmu::TlbStats& more) {
+  sum.hits += more.hits;
+  sum.misses += more.misses;
+  sum.fills += more.fills;
+  sum.evictions += more.evictions;
+  sum.invalidations += more.invalidations;
+  sum.flushes += more.flushes;
+}
+
+/// The machine's TLB counters summed over the CPUs, with the kernel's shootdown counts.
+struct TlbTotals {
+  mmu::TlbStats itlb, dtlb, stlb;
+  std::uint64_t walks = 0, walk_entries_read = 0, shootdowns_received = 0;
+
+  void add(kernel::Kernel& kernel, unsigned index) {
+    mmu::Mmu& mmu = kernel.machine().cpu(index).mmu();
+    add_tlb_stats(itlb, mmu.itlb().stats());
+    add_tlb_stats(dtlb, mmu.dtlb().stats());
+    if (mmu.stlb() != nullptr) add_tlb_stats(stlb, mmu.stlb()->stats());
+    walks += mmu.stats().walks;
+    walk_entries_read += mmu.stats().walk_entries_read;
+    shootdowns_received += kernel.tlb_shootdowns_received(index);
+  }
+  Json json(kernel::Kernel& kernel, const kernel::KernelStats& stats) const {
+    Json tlb = {{"itlb", tlb_json(itlb)}, {"dtlb", tlb_json(dtlb)}};
+    tlb["stlb"] = kernel.machine().cpu(0).mmu().stlb() != nullptr ? tlb_json(stlb) : Json(nullptr);
+    tlb["walks"] = walks;
+    tlb["walk_entries_read"] = walk_entries_read;
+    tlb["shootdowns"] = stats.tlb_shootdowns;
+    tlb["shootdown_ipis"] = stats.tlb_shootdown_ipis;
+    tlb["shootdowns_received"] = shootdowns_received;
+    tlb["lazy_invalidations"] = stats.tlb_lazy_invalidations;
+    return tlb;
+  }
+};
 
 Json cpu_json(kernel::Kernel& kernel, unsigned index, sim::Tick elapsed) {
   cpu::Cpu& cpu = kernel.machine().cpu(index);
   const sim::Tick idle = std::min(kernel.idle_time(index), elapsed);
   mmu::Mmu& mmu = cpu.mmu();
-  Json tlb = {{"itlb", tlb_json(mmu.itlb())}, {"dtlb", tlb_json(mmu.dtlb())}};
-  tlb["stlb"] = mmu.stlb() != nullptr ? tlb_json(*mmu.stlb()) : Json(nullptr);
+  Json tlb = {{"itlb", tlb_json(mmu.itlb().stats())}, {"dtlb", tlb_json(mmu.dtlb().stats())}};
+  tlb["stlb"] = mmu.stlb() != nullptr ? tlb_json(mmu.stlb()->stats()) : Json(nullptr);
   tlb["walks"] = mmu.stats().walks;
   tlb["walk_entries_read"] = mmu.stats().walk_entries_read;
+  tlb["shootdowns_received"] = kernel.tlb_shootdowns_received(index);
   return {{"cpu", index},
           {"utilisation", elapsed == 0 ? 0.0 : 1.0 - static_cast<double>(idle) / static_cast<double>(elapsed)},
           {"busy_ns", to_ns(elapsed - idle)},
@@ -197,7 +246,9 @@ nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end
 
   Json cpus = Json::array();
   double utilisation = 0;
+  TlbTotals tlb;
   for (unsigned i = 0; i < kernel.machine().cpu_count(); ++i) {
+    tlb.add(kernel, i);
     cpus.push_back(cpu_json(kernel, i, end.end_time));
     utilisation += cpus.back()["utilisation"].get<double>();
   }
@@ -229,6 +280,7 @@ nlohmann::ordered_json collect_metrics(kernel::Kernel& kernel, const RunEnd& end
                  {"segfaults", stats.segfaults},
                  {"interrupts", stats.interrupts},
                  {"timer_ticks", stats.timer_ticks}};
+  totals["tlb"] = tlb.json(kernel, stats);
 
   Json init_exit = nullptr;
   if (kernel.halted()) {

@@ -144,6 +144,7 @@ constexpr CostField kCostFields[] = {
     {"fork", &kernel::CostModel::fork},
     {"exec", &kernel::CostModel::exec},
     {"migration", &kernel::CostModel::migration},
+    {"ipi_send", &kernel::CostModel::ipi_send},
 };
 
 kernel::CostModel read_costs(JsonReader& kernel_section) {

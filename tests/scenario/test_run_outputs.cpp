@@ -115,6 +115,38 @@ TEST_CASE("metrics.json states its time unit and accounts for every task and CPU
   }
 }
 
+TEST_CASE("metrics.json's TLB totals add up the CPUs' counters, and tasks' shares fit in them", "[scenario][outputs]") {
+  const scenario::Scenario s = small_scenario(kMix, {"outputs.trace=false"});
+  const auto m = scenario::run_scenario(s).metrics;
+  const auto& total = m["totals"]["tlb"];
+  std::uint64_t dtlb_hits = 0, dtlb_misses = 0, walks = 0, received = 0;
+  for (const auto& cpu : m["cpus"]) {
+    dtlb_hits += cpu["tlb"]["dtlb"]["hits"].get<std::uint64_t>();
+    dtlb_misses += cpu["tlb"]["dtlb"]["misses"].get<std::uint64_t>();
+    walks += cpu["tlb"]["walks"].get<std::uint64_t>();
+    received += cpu["tlb"]["shootdowns_received"].get<std::uint64_t>();
+    CHECK(cpu["tlb"]["dtlb"].contains("evictions"));
+    CHECK(cpu["tlb"]["dtlb"].contains("flushes"));
+  }
+  CHECK(total["dtlb"]["hits"] == dtlb_hits);
+  CHECK(total["dtlb"]["misses"] == dtlb_misses);
+  CHECK(total["walks"] == walks);
+  CHECK(total["shootdowns_received"] == received);
+  CHECK(total.contains("shootdowns"));
+  CHECK(total.contains("shootdown_ipis"));
+  CHECK(total.contains("lazy_invalidations"));
+  // Tasks are charged their CPUs' counters while on them; idle tasks take the rest.
+  std::uint64_t task_misses = 0, task_walks = 0;
+  for (const auto& task : m["all_tasks"]) {
+    task_misses += task["tlb_misses"].get<std::uint64_t>();
+    task_walks += task["page_walks"].get<std::uint64_t>();
+  }
+  CHECK(task_misses > 0);
+  CHECK(task_misses <= total["dtlb"]["misses"].get<std::uint64_t>() + total["itlb"]["misses"].get<std::uint64_t>());
+  CHECK(task_walks <= walks);
+  for (const auto& task : m["tasks"]) CHECK(task.contains("tlb_hits"));
+}
+
 TEST_CASE("effective_config.json reloads to a run with identical metrics", "[scenario][outputs]") {
   ScratchDir dir("effective");
   const scenario::Scenario s = small_scenario(kMix, {"outputs.trace=false", "run.seed=5"});

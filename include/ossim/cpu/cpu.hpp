@@ -206,6 +206,13 @@ class Cpu final : public dev::InterruptTarget {
   /// already pending wakes it at once, so one that arrived after the caller's last check
   /// (with IF clear) is not slept through. Returns after the handler has run.
   void safe_halt();
+  /// One iteration of a spin-wait loop (`while (!done) pause;`). Only an event can make
+  /// another CPU's store visible, so the CPU computes until the next pending event's time
+  /// and lets the engine fire it (and what is due with it) before returning. Interrupts
+  /// are taken at the boundary as by any operation when IF = 1. Returns the CPU the
+  /// current context is on afterwards. Precondition: an event is pending
+  /// (with none, no other CPU could ever end the wait; std::logic_error).
+  Cpu& spin_wait();
   void disable_interrupts();  // CLI
   void enable_interrupts();   // STI
   void write_cr0(std::uint64_t value);

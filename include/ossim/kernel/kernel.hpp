@@ -54,8 +54,11 @@ struct CostModel {
   /// A task's extra CPU time on its first run after moving to another CPU: refilling
   /// cold caches (the TLB's refill is modelled by the MMU itself).
   sim::Tick migration = 20 * sim::kMicrosecond;
+  /// The sender's cost of one IPI (writing the APIC's ICR), e.g. per target of a TLB
+  /// shootdown; the message's flight is the interrupt controller's ipi_latency.
+  sim::Tick ipi_send = 100 * sim::kNanosecond;
 
-  static CostModel ideal() { return {0, 0, 0, 0, 0, 0, 0}; }
+  static CostModel ideal() { return {0, 0, 0, 0, 0, 0, 0, 0}; }
   bool operator==(const CostModel&) const = default;
 };
 
@@ -122,6 +125,10 @@ struct KernelStats {
   std::uint64_t thp_fault_alloc = 0;
   std::uint64_t thp_fault_fallback = 0;
   std::uint64_t thp_split_pmd = 0;
+  // TLB coherence (mm/tlb_shootdown.hpp).
+  std::uint64_t tlb_shootdowns = 0;       // waits for remote invalidations (one per batch of requests sent)
+  std::uint64_t tlb_shootdown_ipis = 0;   // TLB-shootdown IPIs sent
+  std::uint64_t tlb_lazy_invalidations = 0;  // PCIDs invalidated at a switch because a shootdown skipped the CPU
 };
 
 /// The memory system's counters (what /proc/meminfo and /proc/vmstat report).
@@ -184,6 +191,8 @@ class Kernel {
   sim::Tick idle_time(unsigned cpu) const;
   /// Context switches each CPU has made (to and from its idle task included).
   std::uint64_t context_switches(unsigned cpu) const;
+  /// TLB-shootdown requests each CPU has served (invalidations other CPUs asked of it).
+  std::uint64_t tlb_shootdowns_received(unsigned cpu) const;
   const KernelConfig& config() const;
   Machine& machine();
 

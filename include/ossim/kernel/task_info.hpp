@@ -54,6 +54,10 @@ struct TaskAccounting {
   std::uint64_t page_hits = 0;
   std::uint64_t page_misses = 0;
   std::uint64_t syscalls = 0;
+  // The task's share of its CPUs' TLB counters (kernel/task/tlb_usage.hpp).
+  std::uint64_t tlb_hits = 0;    // first-level iTLB + dTLB hits
+  std::uint64_t tlb_misses = 0;  // first-level iTLB + dTLB misses
+  std::uint64_t page_walks = 0;  // misses of every TLB level
 };
 
 /// A snapshot of one task.

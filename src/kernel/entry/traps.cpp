@@ -49,6 +49,8 @@ void KernelCore::syscall_entry(cpu::Cpu& cpu) {
 }
 
 void KernelCore::exit_to_user_mode(Task& task) {
+  // No return to user mode while other CPUs may still use translations this task removed.
+  tlb_shootdown_->complete(task.ctx().cpu());
   for (;;) {
     if (task.need_resched) {
       scheduler_->schedule(task);
@@ -73,6 +75,7 @@ void KernelCore::on_interrupt(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
   switch (frame.vector) {
     case Scheduler::kTimerVector:
       ++stats_.timer_ticks;
+      if (cpu.id() == 0) trace::memory_sample(*this, cpu.now());
       scheduler_->tick(cpu);
       break;
     case Scheduler::kRescheduleVector:
@@ -80,6 +83,9 @@ void KernelCore::on_interrupt(cpu::Cpu& cpu, cpu::TrapFrame& frame) {
       break;
     case kConsoleVector:
       wake_up_all(console_.input_wait, cpu.now(), &cpu);
+      break;
+    case TlbShootdown::kVector:
+      tlb_shootdown_->serve(cpu);
       break;
     default:
       for (const auto& disk : disks_) {

@@ -20,7 +20,7 @@ namespace ossim::kernel {
 
 class KernelCore;
 
-/// /proc itself: meminfo and one directory per live process.
+/// /proc itself: meminfo, one directory per live process, and self (the caller's).
 class ProcRoot final : public Inode {
  public:
   ProcRoot(KernelCore& kernel, std::uint64_t ino) : Inode(ino, sys::kTypeDirectory | 0555), kernel_(kernel) {}

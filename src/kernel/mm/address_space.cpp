@@ -320,7 +320,7 @@ void AddressSpace::put_frame(mmu::FrameNumber frame) {
   mmu::Frame& record = kernel_.machine().memory().frame(frame);
   if (--record.refcount == 0) {
     kernel_.reclaimer().untrack(frame);
-    kernel_.machine().frames().free(frame);
+    kernel_.tlb_shootdown().free_frame(frame);
   }
 }
 
@@ -340,9 +340,10 @@ void AddressSpace::unmap_pages(VirtAddr begin, VirtAddr end) {
     }
     const mmu::FrameNumber frame = mmu::frame_of(pte::address(*entry));
     note_unmapped(vma, page, frame);
+    // Flushed first, so that the frame is not reused while another TLB still maps it.
+    flush_page(page);
     put_frame(frame);
     --resident_pages_;
-    flush_page(page);
   }
   if (swapped_pages_ == 0) return;
   std::vector<std::pair<VirtAddr, pte::Entry>> swapped;
@@ -382,9 +383,9 @@ void AddressSpace::unmap_cache_frame(PageCache& cache, std::uint64_t index, mmu:
     if (!mapping || mmu::frame_of(mapping->page_base) != frame) continue;
     (void)table_->unmap(page);
     if ((mapping->entry & pte::kDirty) != 0) cache.mark_dirty(index);
+    flush_page(page);  // before the frame may go, as in unmap_pages
     put_frame(frame);
     --resident_pages_;
-    flush_page(page);
   }
 }
 
@@ -451,21 +452,9 @@ Status AddressSpace::msync(VirtAddr address, std::uint64_t length, int flags) {
   return {};
 }
 
-void AddressSpace::flush_page(VirtAddr address) {
-  for (unsigned cpu = 0; cpu < kernel_.machine().cpu_count(); ++cpu) {
-    if ((tlb_cpus_ >> (cpu % 64)) & 1) {
-      kernel_.machine().cpu(cpu).mmu().invpcid(mmu::InvpcidType::kIndividualAddress, pcid_, address);
-    }
-  }
-}
+void AddressSpace::flush_page(VirtAddr address) { kernel_.tlb_shootdown().flush(*this, tlb_cpus_, address); }
 
-void AddressSpace::flush_all() {
-  for (unsigned cpu = 0; cpu < kernel_.machine().cpu_count(); ++cpu) {
-    if ((tlb_cpus_ >> (cpu % 64)) & 1) {
-      kernel_.machine().cpu(cpu).mmu().invpcid(mmu::InvpcidType::kSingleContext, pcid_, 0);
-    }
-  }
-}
+void AddressSpace::flush_all() { kernel_.tlb_shootdown().flush(*this, tlb_cpus_, std::nullopt); }
 
 std::optional<mmu::FrameNumber> AddressSpace::take_frame(FaultContext& fault) {
   if (fault.spare) {

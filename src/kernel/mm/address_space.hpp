@@ -39,9 +39,9 @@
 // into PTEs changes no count. A frame goes back to the allocator when its count reaches
 // zero (the buddy allocator merges the 512 back into a 2 MiB block).
 //
-// TLB coherence: the address space remembers which CPUs may hold translations for it and
-// invalidates on each of them when a mapping is removed or loses permissions (the effect
-// of a TLB shootdown; its IPIs and their cost are the virtual-memory issue's).
+// TLB coherence: the address space remembers which CPUs may hold translations for it; when
+// a mapping is removed or loses permissions, TlbShootdown (mm/tlb_shootdown.hpp)
+// invalidates it there, by IPI or lazily, before the caller returns to user mode.
 
 #include <cstdint>
 #include <map>

@@ -7,6 +7,7 @@
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/reclaim.hpp"
+#include "kernel/mm/tlb_shootdown.hpp"
 
 namespace ossim::kernel {
 
@@ -103,7 +104,13 @@ Result<CachedPage*> PageCache::add_page(std::uint64_t index, bool fill, std::uin
 void PageCache::drop(std::map<std::uint64_t, CachedPage>::iterator page) {
   mmu::Frame& record = pool_.memory.frame(page->second.frame);
   if (pool_.kernel != nullptr) pool_.kernel->reclaimer().untrack(page->second.frame);
-  if (--record.refcount == 0) pool_.frames.free(page->second.frame);
+  if (--record.refcount == 0) {
+    if (pool_.tlb_shootdown != nullptr) {
+      pool_.tlb_shootdown->free_frame(page->second.frame);
+    } else {
+      pool_.frames.free(page->second.frame);
+    }
+  }
   --pool_.cached_pages;
   pages_.erase(page);
 }

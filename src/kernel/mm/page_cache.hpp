@@ -38,6 +38,7 @@ namespace ossim::kernel {
 class AddressSpace;
 class KernelCore;
 class Task;
+class TlbShootdown;
 
 /// One page of a file in memory (the page-cache part of Linux's struct page).
 struct CachedPage {
@@ -58,6 +59,10 @@ struct PageCachePool {
   KernelCore* kernel = nullptr;
   /// Tasks waiting for a page's I/O.
   WaitQueue io_wait;
+  /// When set, a dropped page's last reference frees its frame through the shootdown's
+  /// hold-back: a truncation has just unmapped it, and another CPU's TLB may map it until
+  /// the truncating CPU's shootdown completes.
+  TlbShootdown* tlb_shootdown = nullptr;
 };
 
 class PageCache {

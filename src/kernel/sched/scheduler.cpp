@@ -155,7 +155,8 @@ Task& Scheduler::pick_next(RunQueue& rq, sim::Tick now) {
 }
 
 void Scheduler::schedule(Task& prev) {
-  cpu::Cpu& cpu = prev.ctx().cpu();
+  // The wait for this CPU's TLB shootdowns is the task's, and comes before it leaves.
+  cpu::Cpu& cpu = kernel_.tlb_shootdown().complete(prev.ctx().cpu());
   RunQueue& rq = rqs_[cpu.id()];
   assert(rq.curr == &prev);
   const sim::Tick now = cpu.now();
@@ -218,6 +219,9 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
   // schedule()) ends now, next's resumes where it left off, in the same mode.
   kernel_.stop_mode_clock(prev, now);
   next.mode_since = start;
+  const TlbUsage tlb = TlbUsage::of(cpu.mmu());
+  tlb.charge_since(prev.tlb_at_switch_in, prev.acct);
+  next.tlb_at_switch_in = tlb;
   if (next.se.migration_debt != 0) {
     // Cold caches after a migration: time the task spends in the kernel's (its own) name.
     cpu.stall(next.se.migration_debt);
@@ -245,6 +249,7 @@ std::optional<std::uint64_t> Scheduler::switch_mm(RunQueue& rq, Task& prev, Task
   if (next.mm == prev.mm && rq.loaded_mm == next.mm.get()) return std::nullopt;
   rq.loaded_mm = next.mm.get();
   next.mm->note_loaded_on(rq.cpu);
+  kernel_.tlb_shootdown().before_load(rq.cpu, *next.mm);
   return next.mm->cr3_value(kernel_.config().pcid);
 }
 

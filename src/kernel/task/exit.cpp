@@ -160,7 +160,8 @@ void KernelCore::notify_parent(Task& task, sim::Tick now, const cpu::Cpu* from) 
 }
 
 void KernelCore::exit_finish(Task& task) {
-  cpu::Cpu& cpu = task.ctx().cpu();
+  // The task's own shootdowns end in its time, before its clocks stop.
+  cpu::Cpu& cpu = tlb_shootdown_->complete(task.ctx().cpu());
   // Leave the address space before it may go: the kernel's page table from here on.
   cpu.write_cr3(kernel_root());
   scheduler_->rq(cpu.id()).loaded_mm = nullptr;
@@ -174,6 +175,8 @@ void KernelCore::exit_finish(Task& task) {
     if (files.use_count() == 1) files->close_all();
   }
   task.fs.reset();
+  // Any shootdown the teardown sent ends before the task can be reaped (its fiber waits).
+  tlb_shootdown_->complete(cpu);
   reparent_children(task);
   task.acct.completion = now;
   ++stats_.exits;

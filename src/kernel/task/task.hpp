@@ -25,6 +25,7 @@
 #include "ossim/sim/tick.hpp"
 #include "ossim/user/process.hpp"
 #include "kernel/sched/sched_params.hpp"
+#include "kernel/task/tlb_usage.hpp"
 #include "kernel/task/wait_queue.hpp"
 
 namespace ossim::kernel {
@@ -133,6 +134,7 @@ class Task {
   TaskAccounting acct;
   bool in_user = false;           // user time is accruing (between kernel entries)
   sim::Tick mode_since = 0;       // when the current user or system stint began
+  TlbUsage tlb_at_switch_in;      // its CPU's TLB counters when it was put on it
   sim::CallbackEvent sleep_timer; // nanosleep and timed waits: wakes the task
   bool timer_fired = false;
   std::uint32_t trace_track = ~std::uint32_t{0};  // the task's track in the trace, once made

@@ -166,3 +166,24 @@ TEST_CASE("a CPU alone runs ahead without handing control back to the engine") {
   CHECK(hw.cpu().stats().engine_syncs == 0);
   CHECK(hw.engine.events_fired() == 1);  // the start
 }
+
+TEST_CASE("spin_wait computes to the next event, lets it fire, and returns at its time") {
+  BareMetal hw;
+  bool flag = false;
+  sim::CallbackEvent store([&] { flag = true; }, "another CPU's store");
+  hw.engine.schedule(store, 3 * kUs);
+  sim::Tick seen_at = 0;
+  int turns = 0;
+  hw.run_on(0, [&] {
+    cpu::Cpu& c = hw.cpu();
+    c.compute(test::kCyclesPerUs);  // 1 us
+    while (!flag) {
+      c.spin_wait();
+      ++turns;
+    }
+    seen_at = c.now();
+  });
+  hw.engine.run();
+  CHECK(seen_at == 3 * kUs);  // not a cycle later: the wait ends at the store's time
+  CHECK(turns == 1);
+}
