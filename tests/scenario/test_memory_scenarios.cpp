@@ -31,7 +31,7 @@ std::uint64_t major_faults(const nlohmann::json& metrics) {
 
 }  // namespace
 
-TEST_CASE("thrash: working sets that fit never page; too many collapse throughput", "[scenario][memory]") {
+TEST_CASE("thrash: working sets that fit never page, too many collapse throughput", "[scenario][memory]") {
   const nlohmann::json fits = thrash_run(3);     // 9 MiB of 15 MiB
   const nlohmann::json thrashes = thrash_run(6);  // 18 MiB
   CHECK(major_faults(fits) == 0);

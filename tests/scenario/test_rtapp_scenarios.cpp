@@ -29,7 +29,7 @@ Json only_task(const Json& metrics, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("rtapp: phases run in order, loop times; run_ms is CPU time, sleep and io block",
+TEST_CASE("rtapp: phases run in order, loop times, run_ms is CPU time, sleep and io block",
           "[scenario][rtapp]") {
   const scenario::RunResult result = run_text(scenario_with(
       1, R"([{"kind": "rtapp", "name": "t", "loop": 2,

@@ -48,7 +48,7 @@ TEST_CASE("the same scenario and seed give byte-identical files, twice in one pr
   }
 }
 
-TEST_CASE("a different seed changes sleep_loop's timings; the same seed repeats them", "[scenario][outputs]") {
+TEST_CASE("a different seed changes sleep_loop's timings, the same seed repeats them", "[scenario][outputs]") {
   const auto completions = [](std::uint64_t seed) {
     const scenario::Scenario s = small_scenario(
         R"([{"name": "sleep_loop", "params": {"iterations": 8, "max_sleep_us": 5000}}])",

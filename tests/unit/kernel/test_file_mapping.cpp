@@ -260,7 +260,7 @@ TEST_CASE("processes running one program share its cached text frames", "[kernel
 
 // ---- The end of the file ------------------------------------------------------------------
 
-TEST_CASE("touching a mapped page wholly past the end of the file kills with SIGBUS; the last page reads zero past it",
+TEST_CASE("touching a mapped page wholly past the end of the file kills with SIGBUS, the last page reads zero past it",
           "[kernel][mmap][sigbus]") {
   KernelFixture f;
   int status = 0;

@@ -168,7 +168,7 @@ TEST_CASE("a misaligned futex address is EINVAL, an unmapped one EFAULT and an u
   CHECK(bad_timeout == errno_of(sys::Errno::kEINVAL));
 }
 
-TEST_CASE("FUTEX_WAKE_BITSET wakes only the waiters whose bitset it meets; a zero bitset is EINVAL",
+TEST_CASE("FUTEX_WAKE_BITSET wakes only the waiters whose bitset it meets, a zero bitset is EINVAL",
           "[kernel][futex]") {
   KernelFixture f;
   std::vector<int> woken_order;

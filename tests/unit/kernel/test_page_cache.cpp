@@ -66,7 +66,7 @@ TEST_CASE("a page cache reads a missing page through its store once and serves i
   CHECK(cache.dirty_pages() == 0);
 }
 
-TEST_CASE("a write of a whole page does not read it from the store; a partial write does", "[kernel][page_cache]") {
+TEST_CASE("a write of a whole page does not read it from the store, a partial write does", "[kernel][page_cache]") {
   CacheFixture f;
   PageCache cache(f.pool, f.store);
   const std::vector<std::byte> whole(kPage, std::byte{'w'});

@@ -372,7 +372,7 @@ TEST_CASE("parent and child writing to one inherited fd interleave instead of ov
   CHECK(parent_offset == static_cast<std::int64_t>(expected.size()));
 }
 
-TEST_CASE("a dup'ed fd shares the offset; a second open of the same file does not", "[kernel][pipe][offset]") {
+TEST_CASE("a dup'ed fd shares the offset, a second open of the same file does not", "[kernel][pipe][offset]") {
   KernelFixture f;
   std::string content;
   std::int64_t offset_original = -1, offset_dup = -1, offset_other = -1;

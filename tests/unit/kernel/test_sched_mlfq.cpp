@@ -126,7 +126,7 @@ TEST_CASE("mlfq: an interactive job stays at the top and runs as soon as it wake
 //     L moves up to the top and gets a full 20 ms turn at 305, then every 40 ms after
 //     that (L 20 ms, I1 10 ms, I2 10 ms); it ends at 470 ms, and the jobs it shared the CPU
 //     with finish later: I1 at 490 ms, I2 at 499.
-TEST_CASE("mlfq: without the boost a long job starves behind busy higher levels; the boost lifts it",
+TEST_CASE("mlfq: without the boost a long job starves behind busy higher levels, the boost lifts it",
           "[kernel][sched][mlfq]") {
   const auto run = [](sim::Tick boost, sim::Tick* l_runtime_at_400) {
     kernel::KernelConfig config = mlfq_config(boost);

@@ -497,7 +497,7 @@ TEST_CASE("path errors: a file used as a directory is ENOTDIR, a directory opene
   CHECK(read_dir == errno_of(sys::Errno::kEISDIR));
 }
 
-TEST_CASE("unlink of a missing file returns ENOENT; of a directory EISDIR", "[kernel][errors][fs]") {
+TEST_CASE("unlink of a missing file returns ENOENT, of a directory EISDIR", "[kernel][errors][fs]") {
   KernelFixture f;
   int missing = 0, directory = 0, existing = -1, again = 0, reopen = 0;
   f.run([&](user::Process& init) {
@@ -586,7 +586,7 @@ TEST_CASE("stat and fstat report sizes, types and permission bits", "[kernel][er
   CHECK((executable.st_mode & 0111) != 0);
 }
 
-TEST_CASE("stat of a missing path returns ENOENT; of a path through a file ENOTDIR", "[kernel][errors][stat]") {
+TEST_CASE("stat of a missing path returns ENOENT, of a path through a file ENOTDIR", "[kernel][errors][stat]") {
   KernelFixture f;
   int missing = 0, through_file = 0, trailing_slash = 0;
   f.run([&](user::Process& init) {

@@ -98,7 +98,7 @@ TEST_CASE("generate_task_set: log-uniform periods on the granularity, WCET = u x
   CHECK(static_cast<double>(below_geometric_mean) / periods == Approx(0.5).margin(0.03));
 }
 
-TEST_CASE("generate_task_set: the same stream gives the same set; bad requests are refused", "[workloads][taskset]") {
+TEST_CASE("generate_task_set: the same stream gives the same set, bad requests are refused", "[workloads][taskset]") {
   const workloads::TaskSetRequest request{.tasks = 5, .utilisation = 0.7};
   sim::RandomStream first(9, "taskset:x");
   sim::RandomStream second(9, "taskset:x");
