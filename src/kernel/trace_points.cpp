@@ -4,6 +4,7 @@
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/page_cache.hpp"
+#include "kernel/mm/swap_area.hpp"
 
 #include <string>
 
@@ -62,6 +63,11 @@ std::uint32_t Tracks::free_frames(sim::Trace& trace) {
 std::uint32_t Tracks::page_cache_pages(sim::Trace& trace) {
   if (page_cache_pages_ == kNone) page_cache_pages_ = trace.counter_track("page cache pages");
   return page_cache_pages_;
+}
+
+std::uint32_t Tracks::swap_used(sim::Trace& trace) {
+  if (swap_used_ == kNone) swap_used_ = trace.counter_track("swap used pages");
+  return swap_used_;
 }
 
 std::uint32_t Tracks::page_fault_rate(sim::Trace& trace) {
@@ -171,6 +177,9 @@ void memory_sample(KernelCore& kernel, sim::Tick now) {
                  static_cast<std::int64_t>(kernel.page_cache_pool().cached_pages));
   trace->counter(TraceCategory::kCounter, tracks.page_fault_rate(*trace), now,
                  static_cast<std::int64_t>(in_period * kernel.config().hz));
+  if (const SwapArea* swap = kernel.swap_area()) {
+    trace->counter(TraceCategory::kCounter, tracks.swap_used(*trace), now, static_cast<std::int64_t>(swap->used()));
+  }
 }
 
 void exception(KernelCore& kernel, Task& task, cpu::Cpu& cpu, std::uint8_t vector, int signal) {

@@ -33,6 +33,7 @@ class Tracks {
   std::uint32_t free_frames(sim::Trace& trace);
   std::uint32_t page_cache_pages(sim::Trace& trace);
   std::uint32_t page_fault_rate(sim::Trace& trace);
+  std::uint32_t swap_used(sim::Trace& trace);
   /// The page-fault count at the previous memory sample (memory_sample's window start).
   std::uint64_t faults_at_last_sample = 0;
 
@@ -43,6 +44,7 @@ class Tracks {
   std::uint32_t free_frames_ = kNone;
   std::uint32_t page_cache_pages_ = kNone;
   std::uint32_t page_fault_rate_ = kNone;
+  std::uint32_t swap_used_ = kNone;
 };
 
 void runqueue_length(KernelCore& kernel, const RunQueue& rq, sim::Tick now);

@@ -73,22 +73,23 @@ class ProcPidDirectory final : public Inode {
     const std::string gid = fmt::format("{0}\t{0}\t{0}\t{0}", t->gid);
     return fmt::format(
         "Name:\t{}\nState:\t{}\nTgid:\t{}\nPid:\t{}\nPPid:\t{}\nUid:\t{}\nGid:\t{}\n"
-        "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nVmData:\t{:8} kB\nVmStk:\t{:8} kB\nVmExe:\t{:8} kB\n"
+        "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nVmData:\t{:8} kB\nVmStk:\t{:8} kB\nVmExe:\t{:8} kB\nVmSwap:\t{:8} kB\n"
         "Threads:\t{}\nvoluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n"
         // Not in Linux's status (its /proc/<pid>/stat has them): ossim's addition.
         "MinFlt:\t{}\nMajFlt:\t{}\n",
         t->name, linux_state(t->state), t->tgid, t->tid, t->parent != nullptr ? t->parent->tgid : 0, uid, gid,
-        memory.size_kb, memory.rss_kb, memory.data_kb, memory.stack_kb, memory.exe_kb, threads,
+        memory.size_kb, memory.rss_kb, memory.data_kb, memory.stack_kb, memory.exe_kb, memory.swap_kb, threads,
         t->acct.voluntary_switches, t->acct.involuntary_switches, t->acct.minor_faults, t->acct.major_faults);
   }
 
   /// The Vm* lines of status, as Linux counts them: data is private writable memory that
   /// is not stack (VM_WRITE & ~VM_SHARED & ~VM_STACK), exe is executable read-only memory.
   struct MemoryFigures {
-    std::uint64_t size_kb = 0, rss_kb = 0, data_kb = 0, stack_kb = 0, exe_kb = 0;
+    std::uint64_t size_kb = 0, rss_kb = 0, data_kb = 0, stack_kb = 0, exe_kb = 0, swap_kb = 0;
   };
   static MemoryFigures memory_figures(const AddressSpace& mm) {
-    MemoryFigures figures{.size_kb = mm.virtual_bytes() / 1024, .rss_kb = mm.resident_pages() * 4};
+    MemoryFigures figures{
+        .size_kb = mm.virtual_bytes() / 1024, .rss_kb = mm.resident_pages() * 4, .swap_kb = mm.swapped_pages() * 4};
     for (const auto& [start, vma] : mm.vmas()) {
       const std::uint64_t kb = vma.length() / 1024;
       if (vma.kind == VmaKind::kStack) {

@@ -92,7 +92,7 @@ TEST_CASE("/proc/self/maps and status of a process with a known layout read exac
   // touched in the mapping (the other).
   CHECK(status ==
         "Name:\tinit\nState:\tR (running)\nTgid:\t2\nPid:\t2\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
-        "VmSize:\t    8228 kB\nVmRSS:\t       8 kB\nVmData:\t      24 kB\nVmStk:\t    8192 kB\nVmExe:\t       4 kB\n"
+        "VmSize:\t    8228 kB\nVmRSS:\t       8 kB\nVmData:\t      24 kB\nVmStk:\t    8192 kB\nVmExe:\t       4 kB\nVmSwap:\t       0 kB\n"
         "Threads:\t1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\nMinFlt:\t2\nMajFlt:\t0\n");
 }
 

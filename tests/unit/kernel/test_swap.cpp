@@ -78,18 +78,24 @@ TEST_CASE("swapped-out pages come back byte-identical", "[swap]") {
   CHECK(init->accounting.major_faults == memory.pages_swapped_in);
 }
 
-TEST_CASE("/proc/meminfo reports the swap area and its use", "[swap][procfs]") {
+TEST_CASE("/proc/meminfo reports the swap area and its use, /proc/self/status the process's share", "[swap][procfs]") {
   DiskMachine m(16, 64);
   std::string meminfo;
+  std::string status;
   m.run([&](user::Process& init) {
     constexpr std::uint64_t kPages = 6144;
     const auto base = static_cast<std::uint64_t>(
         init.mmap(0, kPages * kPage, sys::kProtRead | sys::kProtWrite, sys::kMapPrivate | sys::kMapAnonymous));
     for (std::uint64_t i = 0; i < kPages; ++i) init.store<std::uint64_t>(base + i * kPage, i);
-    const int fd = init.open("/proc/meminfo", sys::kOpenReadOnly);
-    char buffer[512] = {};
-    const auto got = init.read(fd, std::span<char>(buffer, sizeof buffer - 1));
-    if (got > 0) meminfo.assign(buffer, static_cast<std::size_t>(got));
+    const auto read_file = [&](const char* path) {
+      const int fd = init.open(path, sys::kOpenReadOnly);
+      char buffer[1024] = {};
+      const auto got = init.read(fd, std::span<char>(buffer, sizeof buffer - 1));
+      init.close(fd);
+      return got > 0 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
+    };
+    meminfo = read_file("/proc/meminfo");
+    status = read_file("/proc/self/status");
     return 0;
   });
   CHECK_THAT(meminfo, Catch::Contains("SwapTotal:\t   65536 kB"));
@@ -98,6 +104,10 @@ TEST_CASE("/proc/meminfo reports the swap area and its use", "[swap][procfs]") {
   REQUIRE(at != std::string::npos);
   const std::uint64_t swap_free_kb = std::stoull(meminfo.substr(at + 10));
   CHECK(swap_free_kb < 65536 - 4 * 2048);
+  // The process's own share: VmSwap in its status, what the swap area holds.
+  const auto vm_swap = status.find("VmSwap:\t");
+  REQUIRE(vm_swap != std::string::npos);
+  CHECK(std::stoull(status.substr(vm_swap + 8)) == 65536 - swap_free_kb);
 }
 
 TEST_CASE("kswapd reclaims in the background above the high watermark", "[swap]") {
