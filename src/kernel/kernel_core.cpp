@@ -65,9 +65,14 @@ void KernelCore::attach_disks() {
     throw std::invalid_argument(fmt::format("kernel.memory.replacement: {}", error.what()));
   }
   page_cache_pool_->kernel = this;
-  // Every disk but the swap disk is a block device file under /dev, named as the disk.
+  if (memory.executables_disk && (*memory.executables_disk >= disks_.size() || memory.executables_disk == memory.swap_disk)) {
+    throw std::invalid_argument(fmt::format("kernel.memory.executables_disk: no disk {} to keep executables on, or it is the swap disk",
+                                            *memory.executables_disk));
+  }
+  // Every disk but the swap and executables disks is a block device file under /dev,
+  // named as the disk.
   for (unsigned i = 0; i < disks_.size(); ++i) {
-    if (memory.swap_disk == i) continue;
+    if (memory.swap_disk == i || memory.executables_disk == i) continue;
     auto node = std::make_shared<BlockDeviceFile>(*this, vfs_->next_ino(), *disks_[i], i);
     if (!vfs_->dev()->link(disks_[i]->device().config().name, std::move(node))) {
       throw std::invalid_argument(fmt::format("machine.disks[{}].name: \"{}\" is taken in /dev", i,

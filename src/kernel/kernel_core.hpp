@@ -223,6 +223,7 @@ class KernelCore final : public user::CodeRegistry {
   std::vector<std::unique_ptr<DiskDriver>> disks_;
   std::unique_ptr<SwapArea> swap_;
   std::unique_ptr<Reclaimer> reclaimer_;  // before tasks_: address spaces untrack their pages
+  std::uint64_t next_executable_sector_ = 0;  // the executables disk's first free sector
   FutexTable futexes_;  // before tasks_: a task unwound at teardown leaves its futex queue
   std::map<std::string, Program> programs_;
   std::map<pid_t, std::unique_ptr<Task>> tasks_;

@@ -44,6 +44,8 @@ constexpr std::uint64_t kDefaultMemory = std::uint64_t{256} << 20;
 constexpr std::uint64_t kPageBytes = 4096;
 /// Swap the scenario machine gets unless kernel.memory.swap says otherwise.
 constexpr std::uint64_t kDefaultSwap = std::uint64_t{512} << 20;
+/// The disk kernel.memory.executables_on_disk adds.
+constexpr std::uint64_t kExecutablesDiskBytes = std::uint64_t{256} << 20;
 // How far a CPU may run ahead of the others before syncing. Zero interleaves CPUs exactly,
 // but two CPUs that both compute then advance a cycle per engine event; 1us keeps
 // cross-CPU timing well inside a context switch's cost at a small fraction of the events.
@@ -273,10 +275,19 @@ void read_memory(JsonReader memory, kernel::MemoryConfig& config, MachineConfig&
   const dev::DiskKind kind =
       swap.get_enum("device", {{"ssd", dev::DiskKind::kSsd}, {"hdd", dev::DiskKind::kHdd}}, dev::DiskKind::kSsd);
   swap.finish();
+  const std::string executables = memory.get_choice("executables_on_disk", {"none", "ssd", "hdd"}, "none");
   memory.finish();
-  if (bytes == 0) return;
-  config.swap_disk = static_cast<unsigned>(machine.disks.size());
-  machine.disks.push_back(dev::BlockDeviceConfig{.name = "swap0", .kind = kind, .sectors = bytes / dev::kSectorBytes});
+  if (bytes > 0) {
+    config.swap_disk = static_cast<unsigned>(machine.disks.size());
+    machine.disks.push_back(dev::BlockDeviceConfig{.name = "swap0", .kind = kind, .sectors = bytes / dev::kSectorBytes});
+  }
+  if (executables != "none") {
+    // The executables' own disk, "sda", large enough for any scenario's programs.
+    config.executables_disk = static_cast<unsigned>(machine.disks.size());
+    machine.disks.push_back(dev::BlockDeviceConfig{.name = "sda",
+                                                   .kind = executables == "ssd" ? dev::DiskKind::kSsd : dev::DiskKind::kHdd,
+                                                   .sectors = kExecutablesDiskBytes / dev::kSectorBytes});
+  }
 }
 
 OrderedJson memory_json(const kernel::MemoryConfig& config, const MachineConfig& machine) {
@@ -286,10 +297,15 @@ OrderedJson memory_json(const kernel::MemoryConfig& config, const MachineConfig&
     swap = {{"size", format_bytes(disk.sectors * dev::kSectorBytes)},
             {"device", disk.kind == dev::DiskKind::kSsd ? "ssd" : "hdd"}};
   }
+  std::string executables = "none";
+  if (config.executables_disk) {
+    executables = machine.disks.at(*config.executables_disk).kind == dev::DiskKind::kSsd ? "ssd" : "hdd";
+  }
   return {{"transparent_hugepages", kernel::transparent_hugepages_name(config.transparent_hugepages)},
           {"replacement", config.replacement},
           {"min_free_kbytes", config.min_free_kbytes},
-          {"swap", std::move(swap)}};
+          {"swap", std::move(swap)},
+          {"executables_on_disk", executables}};
 }
 
 void read_kernel(JsonReader kernel_section, kernel::KernelConfig& config, MachineConfig& machine) {
@@ -626,7 +642,8 @@ nlohmann::ordered_json to_json(const Scenario& scenario) {
                          {"tlb", std::move(tlb)}};
   OrderedJson disks = OrderedJson::array();
   for (unsigned i = 0; i < machine.disks.size(); ++i) {
-    if (kernel.memory.swap_disk == i) continue;  // kernel.memory.swap describes it
+    // kernel.memory's swap and executables_on_disk describe those.
+    if (kernel.memory.swap_disk == i || kernel.memory.executables_disk == i) continue;
     const dev::BlockDeviceConfig& disk = machine.disks[i];
     disks.push_back({{"name", disk.name},
                      {"kind", disk.kind == dev::DiskKind::kSsd ? "ssd" : "hdd"},

@@ -50,3 +50,28 @@ TEST_CASE("a paging run is deterministic", "[scenario][memory]") {
 }
 
 }  // namespace ossim::testing
+
+namespace ossim::testing {
+
+TEST_CASE("executables_on_disk: execve reads the program from the disk, so the first exec waits for it",
+          "[scenario][memory][exec]") {
+  const auto run_with = [](const std::string& where) {
+    return run_text(R"({"schema_version": 1, "kernel": {"costs": "ideal", "memory": {"executables_on_disk": ")" + where +
+                    R"("}}, "workloads": [{"name": "j", "kind": "job", "cpu_ms": 1}]})")
+        .metrics;
+  };
+  const nlohmann::json in_memory = run_with("none");
+  const nlohmann::json on_hdd = run_with("hdd");
+  const auto first_run = [](const nlohmann::json& metrics) { return metrics["tasks"][0]["first_run_ns"].get<std::uint64_t>(); };
+  const auto turnaround = [](const nlohmann::json& metrics) { return metrics["tasks"][0]["turnaround_ns"].get<std::uint64_t>(); };
+  CHECK(in_memory["tasks"][0]["exit"]["exited"] == 0);
+  CHECK(on_hdd["tasks"][0]["exit"]["exited"] == 0);
+  CHECK(first_run(on_hdd) == first_run(in_memory));
+  // The HDD's seek and rotation, at least a millisecond, before the job's 1 ms of CPU.
+  CHECK(turnaround(in_memory) == 1'000'000);
+  CHECK(turnaround(on_hdd) > turnaround(in_memory) + 1'000'000);
+  CHECK_THAT(error_of(R"({"schema_version": 1, "kernel": {"memory": {"executables_on_disk": "tape"}}})"),
+             Catch::Contains("kernel.memory.executables_on_disk"));
+}
+
+}  // namespace ossim::testing

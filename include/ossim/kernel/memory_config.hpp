@@ -41,6 +41,11 @@ struct MemoryConfig {
   /// Linux's vm.min_free_kbytes, which sets the reclaim watermarks (0: Linux's default
   /// for the memory size).
   std::uint64_t min_free_kbytes = 0;
+  /// Keep executables on the machine's disk with this index (none: in ramfs): each
+  /// registered program's image gets an extent of it, so a page of text or data not in
+  /// the page cache is read from the disk on first use (a major fault) and clean ones
+  /// may be evicted.
+  std::optional<unsigned> executables_disk;
   /// Seed of the random replacement policy's stream.
   std::uint64_t seed = 1;
 };

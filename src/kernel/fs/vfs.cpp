@@ -144,6 +144,12 @@ Result<std::shared_ptr<Inode>> Vfs::create_file(std::string_view path, std::span
   return std::shared_ptr<Inode>(file);
 }
 
+Status Vfs::link_file(std::string_view path, std::shared_ptr<Inode> inode) {
+  const FsContext fs = initial_context();
+  auto [dir, name] = OSSIM_TRY(lookup_parent(fs, root_, path));
+  return dir->link(name, std::move(inode));
+}
+
 void Vfs::fill_stat(const Inode& inode, sys::stat& out) {
   out = sys::stat{};
   out.st_dev = 1;

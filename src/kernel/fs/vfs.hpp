@@ -55,6 +55,9 @@ class Vfs {
 
   /// Creates a regular file with `bytes` (for the kernel's own files: executables).
   Result<std::shared_ptr<Inode>> create_file(std::string_view path, std::span<const std::byte> bytes, sys::mode_t mode);
+  /// Links `inode`, made by the caller, at `path` (the kernel's own files: executables on
+  /// a disk). EEXIST if the name is taken.
+  Status link_file(std::string_view path, std::shared_ptr<Inode> inode);
   static void fill_stat(const Inode& inode, sys::stat& out);
   std::uint64_t next_ino() { return next_ino_++; }
 

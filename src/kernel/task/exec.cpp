@@ -17,6 +17,8 @@
 
 #include "kernel/entry/syscall_table.hpp"
 #include "kernel/entry/user_copy.hpp"
+#include "kernel/block/disk_driver.hpp"
+#include "kernel/fs/disk_file.hpp"
 #include "kernel/fs/file_table.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -128,7 +130,24 @@ void KernelCore::register_program(Program program, std::string path) {
   const std::uint64_t seed = name_seed(program.name);
   for (std::uint64_t i = 0; i < program.text_bytes; ++i) file[kTextOffset + i] = image_byte(seed, i);
   for (std::uint64_t i = 0; i < program.data_bytes; ++i) file[data_offset + i] = image_byte(~seed, i);
-  auto created = vfs_->create_file(path, file, 0755);
+  Status created;
+  if (config_.memory.executables_disk) {
+    // The image goes to the next page-aligned extent of the disk (written on the host, as
+    // an installer would have), and the file reads it from there.
+    DiskDriver& disk = *disks_.at(*config_.memory.executables_disk);
+    const std::uint64_t sectors = page_round_up(file.size()) / dev::kSectorBytes;
+    if (next_executable_sector_ + sectors > disk.device().config().sectors) {
+      throw std::invalid_argument(fmt::format("cannot create executable {}: the executables disk is full", path));
+    }
+    file.resize(sectors * dev::kSectorBytes);
+    disk.device().write_sectors(next_executable_sector_, static_cast<std::uint32_t>(sectors), file.data());
+    created = vfs_->link_file(path, std::make_shared<DiskFile>(*this, vfs_->next_ino(), 0755, disk,
+                                                               next_executable_sector_, data_offset + program.data_bytes));
+    next_executable_sector_ += sectors;
+  } else {
+    const auto made = vfs_->create_file(path, file, 0755);
+    if (!made) created = made.error();
+  }
   if (!created) {
     throw std::invalid_argument(fmt::format("cannot create executable {}: {}", path, sys::errno_name(created.error())));
   }

@@ -22,6 +22,10 @@ void KernelCore::task_main(Task& task) {
       // Like ret_from_fork / the end of execve: act on pending work, then go to user mode.
       exit_to_user_mode(task);
       task.ctx().cpu().enter_user_mode();
+      // A program starts by fetching the instruction at its entry point, the first byte
+      // of its text: its first fault, served from the executable's page cache (a major
+      // fault when the page is not cached yet).
+      if (task.entry_is_exec_image) task.ctx().cpu().fetch(layout::kTextBase);
       const int code = task.entry ? task.entry(task.process) : 0;
       // Returning from main is exit_group(code) (libc's exit); from a thread function,
       // exit(code) of that thread.

@@ -145,3 +145,51 @@ TEST_CASE("dirty cached pages are written back before their frames are reused", 
 }
 
 }  // namespace ossim::testing
+
+namespace ossim::testing {
+
+TEST_CASE("executables on a disk: a first run reads its text from the disk, a later run finds it cached",
+          "[block][exec]") {
+  sim::Engine engine({.seed = 3});
+  MachineConfig machine_config{.cpus = 1, .memory_bytes = std::uint64_t{64} << 20};
+  DiskMachine::disks_add(machine_config, "sda", 64);
+  Machine machine(engine, machine_config);
+  kernel::KernelConfig config;
+  config.memory.executables_disk = 0;
+  kernel::Kernel kernel(machine, config);
+  // 1 MiB of text; the program reads a word of it 512 KiB in, as code running there would.
+  kernel.register_program({.name = "tool",
+                           .main = [](user::Process& self) {
+                             (void)self.load<std::uint8_t>(0x400000 + 512 * 1024);
+                             return 0;
+                           },
+                           .text_bytes = 1 << 20});
+  kernel.boot([](user::Process& init) {
+    for (int run = 0; run < 2; ++run) {
+      const int child = init.fork([](user::Process& self) { return self.execve("/bin/tool", {"tool"}); });
+      int status = -1;
+      init.waitpid(child, &status, 0);
+      if (status != sys::exited_status(0)) return 1;
+    }
+    return 0;
+  });
+  engine.run_until(10 * sim::kSecond);
+  REQUIRE(kernel.halted());
+  CHECK(kernel.init_status() == sys::exited_status(0));
+  std::vector<kernel::TaskInfo> runs;
+  for (const kernel::TaskInfo& task : kernel.tasks()) {
+    if (task.name == "tool") runs.push_back(task);
+  }
+  REQUIRE(runs.size() == 2);
+  // execve's read of the header read the first pages ahead (the entry page among them), so
+  // the entry-point fetch is a minor fault; the text 512 KiB in is a major fault the first
+  // time and cached the second.
+  CHECK(runs[0].accounting.major_faults == 1);
+  CHECK(runs[1].accounting.major_faults == 0);
+  CHECK(runs[1].accounting.minor_faults >= 2);
+  CHECK(kernel.core().disk(0).stats().reads > 0);
+  // The executables disk is not a block device file.
+  CHECK(kernel.core().vfs().root()->lookup("dev")->lookup("sda") == nullptr);
+}
+
+}  // namespace ossim::testing

@@ -87,12 +87,13 @@ TEST_CASE("/proc/self/maps and status of a process with a known layout read exac
                     named("10000000-10002000 r--s 00001000 00:00 11", "/tmp/data") +
                     "20000000-20004000 rw-p 00000000 00:00 0 \n" +
                     named("7fffff7ff000-7ffffffff000 rw-p 00000000 00:00 0", "[stack]"));
-  // VmData: data, bss and the private writable mapping (4 + 4 + 16 kB); VmRSS: the stack
-  // page mapped since the fork (copied at its first write: one minor fault) and the page
-  // touched in the mapping (the other).
+  // VmData: data, bss and the private writable mapping (4 + 4 + 16 kB); VmRSS: the text
+  // page init's entry-point fetch faulted in (inherited by the fork), the stack page mapped
+  // since the fork (copied at its first write: one minor fault) and the page touched in
+  // the mapping (the other).
   CHECK(status ==
         "Name:\tinit\nState:\tR (running)\nTgid:\t2\nPid:\t2\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
-        "VmSize:\t    8228 kB\nVmRSS:\t       8 kB\nVmData:\t      24 kB\nVmStk:\t    8192 kB\nVmExe:\t       4 kB\nVmSwap:\t       0 kB\n"
+        "VmSize:\t    8228 kB\nVmRSS:\t      12 kB\nVmData:\t      24 kB\nVmStk:\t    8192 kB\nVmExe:\t       4 kB\nVmSwap:\t       0 kB\n"
         "Threads:\t1\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\nMinFlt:\t2\nMajFlt:\t0\n");
 }
 
