@@ -75,9 +75,7 @@ WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options)
                               {"stride", how.stride},
                               {"passes", how.passes}};
 
-  const std::string name = "memory_toucher" + options.program_suffix;
-  kernel::Program program{.name = name, .main = [how](user::Process& self) { return touch(self, how); }};
-  return {{std::move(program)}, "/bin/" + name, {name}, std::move(effective)};
+  return single_program("memory_toucher", options, [how](user::Process& self) { return touch(self, how); }, std::move(effective));
 }
 
 }  // namespace

@@ -75,9 +75,7 @@ WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options)
                               {"pattern", how.random ? "random" : "sequential"},
                               {"touches", how.touches},
                               {"passes", how.passes}};
-  const std::string name = "mmap_reader" + options.program_suffix;
-  kernel::Program program{.name = name, .main = [how](user::Process& self) { return read_mapped(self, how); }};
-  return {{std::move(program)}, "/bin/" + name, {name}, std::move(effective)};
+  return single_program("mmap_reader", options, [how](user::Process& self) { return read_mapped(self, how); }, std::move(effective));
 }
 
 }  // namespace

@@ -81,9 +81,7 @@ WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options)
     params.fail("resident_limit", "the region's resident pages do not fit in the machine's memory");
   }
   nlohmann::json effective = {{"pages", refs.pages}, {"resident_limit", refs.resident_limit}, {"write", refs.write}};
-  const std::string name = "page_refs" + options.program_suffix;
-  kernel::Program program{.name = name, .main = [refs](user::Process& self) { return replay(self, refs); }};
-  return {{std::move(program)}, "/bin/" + name, {name}, std::move(effective)};
+  return single_program("page_refs", options, [refs](user::Process& self) { return replay(self, refs); }, std::move(effective));
 }
 
 }  // namespace

@@ -63,14 +63,11 @@ WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options)
   how.think_cycles = params.get_in_range<std::uint64_t>("think_cycles", 0, std::uint64_t{1} << 40, 3000);
   how.random = params.get_choice("pattern", {"random", "sequential"}, "random") == "random";
   how.jobs = params.get_in_range<std::uint64_t>("jobs", 0, std::uint64_t{1} << 40, 0);
-  (void)options;
   nlohmann::json effective = {{"working_set", scenario::format_bytes(bytes)},
                               {"think_cycles", how.think_cycles},
                               {"pattern", how.random ? "random" : "sequential"},
                               {"jobs", how.jobs}};
-  const std::string name = "thrash" + options.program_suffix;
-  kernel::Program program{.name = name, .main = [how](user::Process& self) { return work(self, how); }};
-  return {{std::move(program)}, "/bin/" + name, {name}, std::move(effective)};
+  return single_program("thrash", options, [how](user::Process& self) { return work(self, how); }, std::move(effective));
 }
 
 }  // namespace

@@ -79,9 +79,7 @@ WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options)
   nlohmann::json effective = {
       {"pages", how.pages}, {"stride_bytes", how.stride_bytes}, {"passes", how.passes}, {"huge", how.huge}};
 
-  const std::string name = "tlb_reach" + options.program_suffix;
-  kernel::Program program{.name = name, .main = [how](user::Process& self) { return measure(self, how); }};
-  return {{std::move(program)}, "/bin/" + name, {name}, std::move(effective)};
+  return single_program("tlb_reach", options, [how](user::Process& self) { return measure(self, how); }, std::move(effective));
 }
 
 }  // namespace

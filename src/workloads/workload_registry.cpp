@@ -93,6 +93,13 @@ std::vector<std::string> WorkloadImage::instance_argv(std::uint64_t seed) const 
   return result;
 }
 
+WorkloadImage single_program(std::string_view kind, const WorkloadOptions& options, user::Entry main,
+                             nlohmann::json effective) {
+  const std::string name = std::string(kind) + options.program_suffix;
+  kernel::Program program{.name = name, .main = std::move(main)};
+  return {{std::move(program)}, "/bin/" + name, {name}, std::move(effective)};
+}
+
 std::uint64_t instance_seed(const std::vector<std::string>& argv) {
   constexpr std::string_view kPrefix = "--seed=";
   for (const std::string& arg : argv) {

@@ -41,6 +41,10 @@ const CannedWorkload* find_canned_workload(std::string_view name);
 
 // ---- Helpers for workload files ------------------------------------------------------
 
+/// The image of a workload that is one program, `kind` with the options' suffix, exec'd
+/// with no arguments but its seed: what most canned workloads are.
+WorkloadImage single_program(std::string_view kind, const WorkloadOptions& options, user::Entry main,
+                             nlohmann::json effective);
 /// Cycles of `duration` at `frequency_hz`, rounded down.
 std::uint64_t cycles_for(sim::Tick duration, std::uint64_t frequency_hz);
 /// A duration for the effective parameters: a whole number of `unit` as a JSON integer
