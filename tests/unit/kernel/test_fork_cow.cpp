@@ -209,6 +209,34 @@ TEST_CASE("after fork the child's first write copies the page and leaves the par
   CHECK(child_pte_writable);
 }
 
+TEST_CASE("a child writing 3 of 64 shared pages copies exactly those 3", "[kernel][fork][cow]") {
+  KernelFixture f;
+  std::uint64_t copies = ~std::uint64_t{0};
+  std::uint64_t frames_taken = ~std::uint64_t{0};
+  int status = -1;
+  f.run([&](user::Process& init) {
+    constexpr std::uint64_t kPages = 64;
+    const auto base = static_cast<mmu::VirtAddr>(init.mmap(0, kPages * 4096, kReadWrite, kPrivateAnon));
+    for (std::uint64_t page = 0; page < kPages; ++page) init.store<std::uint64_t>(base + page * 4096, page);
+    const sys::pid_t child = init.fork([&](user::Process& self) {
+      // Reads first (they copy nothing), then writes to three pages.
+      std::uint64_t sum = 0;
+      for (std::uint64_t page = 0; page < kPages; ++page) sum += self.load<std::uint64_t>(base + page * 4096);
+      const std::uint64_t cow_before = f.kernel.stats().cow_faults;
+      const std::uint64_t free_before = f.free_frames();
+      for (std::uint64_t page : {3, 10, 20}) self.store<std::uint64_t>(base + page * 4096, sum);
+      copies = f.kernel.stats().cow_faults - cow_before;
+      frames_taken = free_before - f.free_frames();
+      return 0;
+    });
+    init.waitpid(child, &status);
+    return 0;
+  });
+  CHECK(status == sys::exited_status(0));
+  CHECK(copies == 3);
+  CHECK(frames_taken == 3);
+}
+
 TEST_CASE("every frame returns to the free pool once all processes have exited", "[kernel][fork][cow][frames]") {
   KernelFixture f;
   const std::uint64_t before_boot = f.free_frames();
