@@ -6,8 +6,9 @@
 //
 // Each pass (`touches` page touches, one word each) is reported as a job with
 // sched_job_complete, so metrics give the passes done and their times. Major faults read
-// ahead (32 pages), so a sequential pass faults once per window and streams from the
-// disk, while random touches of a large file fault on most pages and pay a seek each.
+// ahead (32 pages; none under `advice` random, 64 under sequential), so a sequential pass
+// faults once per window and streams from the disk, while random touches of a large file
+// fault on most pages and pay a seek each.
 
 #include <fmt/format.h>
 
@@ -25,6 +26,7 @@ constexpr ParamDoc kParams[] = {
     {"size", "bytes mapped from the start of the file (whole pages)"},
     {"pattern", "\"sequential\" (every page in order) or \"random\" (uniformly random pages)"},
     {"touches", "pages touched per pass (0: size / 4 KiB)"},
+    {"advice", "madvise advice for the mapping: \"normal\", \"random\" (no readahead) or \"sequential\" (twice the readahead)"},
     {"passes", "passes, each reported as a job"},
 };
 
@@ -33,6 +35,7 @@ struct Reading {
   std::uint64_t pages = 0;
   bool random = false;
   std::uint64_t touches = 0;
+  int advice = sys::kMadvNormal;
   std::uint32_t passes = 1;
 };
 
@@ -43,6 +46,7 @@ int read_mapped(user::Process& self, const Reading& how) {
   self.close(fd);
   if (mapped < 0) return 2;
   const auto base = static_cast<user::VirtAddr>(mapped);
+  if (self.madvise(base, how.pages * kPageBytes, how.advice) != 0) return 4;
   sim::RandomStream random(instance_seed(self.argv()));
   std::uint64_t sum = 0;
   for (std::uint32_t pass = 0; pass < how.passes; ++pass) {
@@ -69,11 +73,14 @@ WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options)
   how.random = params.get_choice("pattern", {"sequential", "random"}, "sequential") == "random";
   how.touches = params.get_in_range<std::uint64_t>("touches", 0, std::uint64_t{1} << 32, 0);
   if (how.touches == 0) how.touches = how.pages;
+  const std::string advice = params.get_choice("advice", {"normal", "random", "sequential"}, "normal");
+  how.advice = advice == "random" ? sys::kMadvRandom : advice == "sequential" ? sys::kMadvSequential : sys::kMadvNormal;
   how.passes = params.get_in_range<std::uint32_t>("passes", 1, 1'000'000, 1);
   nlohmann::json effective = {{"file", how.file},
                               {"size", scenario::format_bytes(bytes)},
                               {"pattern", how.random ? "random" : "sequential"},
                               {"touches", how.touches},
+                              {"advice", advice},
                               {"passes", how.passes}};
   return single_program("mmap_reader", options, [how](user::Process& self) { return read_mapped(self, how); }, std::move(effective));
 }

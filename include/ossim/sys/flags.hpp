@@ -108,8 +108,10 @@ inline constexpr int kMsyncAsync = 1;       // start writing the dirty pages bac
 inline constexpr int kMsyncInvalidate = 2;  // invalidate other mappings of the file (a no-op on a coherent cache)
 inline constexpr int kMsyncSync = 4;        // write the dirty pages back before returning
 
-// madvise(2) advice. Others Linux knows (MADV_RANDOM, MADV_FREE...) are EINVAL here.
-inline constexpr int kMadvNormal = 0;      // no special treatment
+// madvise(2) advice. Others Linux knows (MADV_WILLNEED, MADV_FREE...) are EINVAL here.
+inline constexpr int kMadvNormal = 0;      // no special treatment (clears RANDOM and SEQUENTIAL)
+inline constexpr int kMadvRandom = 1;      // expect random access: no readahead on faults
+inline constexpr int kMadvSequential = 2;  // expect sequential access: a doubled readahead window
 inline constexpr int kMadvDontneed = 4;    // drop the pages: private anonymous ones read back as zero
 inline constexpr int kMadvHugepage = 14;   // 2 MiB pages wanted (transparent_hugepages "madvise" or "always")
 inline constexpr int kMadvNohugepage = 15; // no 2 MiB pages, even with "always"

@@ -502,9 +502,13 @@ std::optional<FaultOutcome> AddressSpace::fault_in_cached_page(FaultContext& fau
   const std::uint64_t index = cache_index(vma, page);
   const CachedPage* known = cache.find(index);
   const bool reads_storage = cache.has_storage() && (known == nullptr || known->io_in_flight);
-  // A major fault reads ahead (Linux's read-around, here forward) within the file.
+  // A major fault reads ahead (Linux's read-around, here forward) within the file: not
+  // at all under MADV_RANDOM, twice as far under MADV_SEQUENTIAL.
   const std::uint64_t file_pages = vma.file ? (vma.file->size() + kPageBytes - 1) / kPageBytes : index + 1;
-  auto cached = cache.get(index, std::min(file_pages, index + PageCache::kReadaheadPages));
+  const std::uint64_t window = vma.access_advice == AccessAdvice::kRandom       ? 1
+                               : vma.access_advice == AccessAdvice::kSequential ? 2 * PageCache::kReadaheadPages
+                                                                                : PageCache::kReadaheadPages;
+  auto cached = cache.get(index, std::min(file_pages, index + window));
   if (!cached) return cached.error() == Errno::kENOMEM ? FaultOutcome::kOutOfMemory : FaultOutcome::kBus;
   if (reads_storage) {
     // The task slept for the page (a major fault): what the fault looked up may be stale.
@@ -568,9 +572,10 @@ std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAd
     const auto mapping = table_->lookup(page);
     if (!mapping) return std::nullopt;  // unmapped while the fault slept: start over
     if (!write || (mapping->entry & pte::kCopyOnWrite) == 0) {
-      // The PTE already allows what the VMA allows; another CPU's stale TLB entry or a
-      // spurious fault. Flushing makes the retry re-walk.
-      flush_page(page);
+      // The PTE already allows what the VMA allows: this CPU's TLB held a stale entry (a
+      // spurious fault). Invalidating it here makes the retry re-walk; other CPUs are
+      // not involved (Linux's flush_tlb_fix_spurious_fault is local too).
+      fault.task.ctx().cpu().mmu().invpcid(mmu::InvpcidType::kIndividualAddress, pcid_, page);
       return FaultOutcome::kMinor;
     }
     if (mapping->size == mmu::PageSize::k2M) return break_huge_cow(address, *mapping);

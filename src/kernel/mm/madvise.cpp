@@ -1,5 +1,6 @@
 // madvise(2): advice about a range of an address space (Linux's mm/madvise.c), for the
-// advice ossim acts on: MADV_NORMAL, MADV_DONTNEED, MADV_HUGEPAGE and MADV_NOHUGEPAGE.
+// advice ossim acts on: MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL (the readahead of file
+// faults), MADV_DONTNEED, MADV_HUGEPAGE and MADV_NOHUGEPAGE.
 
 #include <algorithm>
 
@@ -13,8 +14,8 @@ using mmu::VirtAddr;
 
 Status AddressSpace::madvise(VirtAddr address, std::uint64_t length, int advice) {
   // Linux's checks, in its order: the advice, the start's alignment, the length's wrap.
-  if (advice != sys::kMadvNormal && advice != sys::kMadvDontneed && advice != sys::kMadvHugepage &&
-      advice != sys::kMadvNohugepage) {
+  if (advice != sys::kMadvNormal && advice != sys::kMadvRandom && advice != sys::kMadvSequential &&
+      advice != sys::kMadvDontneed && advice != sys::kMadvHugepage && advice != sys::kMadvNohugepage) {
     return Errno::kEINVAL;
   }
   if ((address & (kPageBytes - 1)) != 0) return Errno::kEINVAL;
@@ -26,11 +27,12 @@ Status AddressSpace::madvise(VirtAddr address, std::uint64_t length, int advice)
 
   // A 2 MiB page the range cuts through is split first, keeping its data: the part
   // outside the range must keep its pages, and no 2 MiB mapping may straddle a VMA.
-  if (advice != sys::kMadvNormal) {
+  if (advice != sys::kMadvNormal && advice != sys::kMadvRandom && advice != sys::kMadvSequential) {
     OSSIM_TRY(split_huge_page_at(address));
     OSSIM_TRY(split_huge_page_at(end));
   }
-  const bool sets_flag = advice == sys::kMadvHugepage || advice == sys::kMadvNohugepage;
+  const bool sets_access = advice == sys::kMadvNormal || advice == sys::kMadvRandom || advice == sys::kMadvSequential;
+  const bool sets_flag = advice == sys::kMadvHugepage || advice == sys::kMadvNohugepage || sets_access;
   if (sets_flag) {
     split_at(address);
     split_at(end);
@@ -50,6 +52,10 @@ Status AddressSpace::madvise(VirtAddr address, std::uint64_t length, int advice)
       // Private pages go (anonymous ones read back as zero, file ones as the file);
       // shared pages keep their data in the page cache.
       unmap_pages(from, to);
+    } else if (sets_access) {
+      vma.access_advice = advice == sys::kMadvRandom       ? AccessAdvice::kRandom
+                          : advice == sys::kMadvSequential ? AccessAdvice::kSequential
+                                                           : AccessAdvice::kNormal;
     } else if (sets_flag) {
       // Existing 2 MiB pages stay under MADV_NOHUGEPAGE, as on Linux; only new faults obey.
       vma.huge_advice = advice == sys::kMadvHugepage ? HugePageAdvice::kHuge : HugePageAdvice::kNoHuge;

@@ -27,7 +27,7 @@ Result<CachedPage*> PageCache::get(std::uint64_t index, std::uint64_t readahead_
     if (!page->io_in_flight) return page;
     wait_for_io(index);  // someone else is reading it in
   }
-  return add_page(index, true, std::min(readahead_end, index + kReadaheadPages));
+  return add_page(index, true, std::min(readahead_end, index + kMaxReadaheadPages));
 }
 
 void PageCache::wait_for_io(std::uint64_t index) {

@@ -79,12 +79,14 @@ class PageCache {
   /// The cached page `index`, or nullptr.
   CachedPage* find(std::uint64_t index);
   /// The page `index`, read through the store on a miss, with the pages after it up to
-  /// `readahead_end` (at most kReadaheadPages in all) that are not cached yet, in one
+  /// `readahead_end` (at most kMaxReadaheadPages in all) that are not cached yet, in one
   /// batch of I/O, while frames are free without reclaim (Linux's readahead). ENOMEM when
   /// no frame is free; the store's error if it cannot read the page.
   Result<CachedPage*> get(std::uint64_t index, std::uint64_t readahead_end = 0);
-  /// The readahead window: 32 pages, Linux's default read_ahead_kb of 128.
+  /// The readahead window: 32 pages, Linux's default read_ahead_kb of 128; twice that
+  /// for MADV_SEQUENTIAL mappings.
   static constexpr std::uint64_t kReadaheadPages = 32;
+  static constexpr std::uint64_t kMaxReadaheadPages = 2 * kReadaheadPages;
   /// Host bytes of a cached page's frame (kPageBytes of them).
   std::byte* bytes(const CachedPage& page) { return pool_.memory.host(mmu::address_of(page.frame)); }
   /// Marks page `index` dirty if it is cached (a store through a shared mapping).

@@ -18,6 +18,9 @@ struct ResidentSet;
 enum class VmaKind : std::uint8_t { kText, kData, kBss, kHeap, kStack, kMmap };
 /// What madvise said about 2 MiB pages for the range (Linux's VM_HUGEPAGE, VM_NOHUGEPAGE).
 enum class HugePageAdvice : std::uint8_t { kNone, kHuge, kNoHuge };
+/// madvise(MADV_NORMAL / MADV_RANDOM / MADV_SEQUENTIAL): how much a fault on a file page
+/// reads ahead (Linux's VM_RAND_READ and VM_SEQ_READ).
+enum class AccessAdvice : std::uint8_t { kNormal, kRandom, kSequential };
 std::string_view vma_kind_name(VmaKind kind);
 
 struct Vma {
@@ -46,6 +49,7 @@ struct Vma {
   /// madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE); with the kernel's transparent_hugepages
   /// setting it decides whether anonymous private faults may map 2 MiB pages.
   HugePageAdvice huge_advice = HugePageAdvice::kNone;
+  AccessAdvice access_advice = AccessAdvice::kNormal;
 
   std::uint64_t length() const { return end - start; }
   bool contains(mmu::VirtAddr address) const { return address >= start && address < end; }

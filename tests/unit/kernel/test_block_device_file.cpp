@@ -193,3 +193,37 @@ TEST_CASE("executables on a disk: a first run reads its text from the disk, a la
 }
 
 }  // namespace ossim::testing
+
+namespace ossim::testing {
+
+TEST_CASE("MADV_RANDOM turns a mapping's readahead off and MADV_SEQUENTIAL doubles it", "[block][mmap][madvise]") {
+  DiskMachine m(64, 0, {{"sdb", 16}});
+  std::uint64_t reads_random = 0, reads_sequential = 0, reads_normal = 0;
+  const int status = m.run([&](user::Process& init) {
+    const int fd = init.open("/dev/sdb", sys::kOpenReadOnly);
+    const auto reads = [&] { return m.kernel.core().disk(0).stats().reads; };
+    const auto map_at = [&](std::uint64_t page, int advice) {
+      const auto base = static_cast<std::uint64_t>(
+          init.mmap(0, 128 * kPage, sys::kProtRead, sys::kMapShared, fd, static_cast<std::int64_t>(page * kPage)));
+      REQUIRE(init.madvise(base, 128 * kPage, advice) == 0);
+      return base;
+    };
+    std::uint64_t before = reads();
+    const std::uint64_t random_base = map_at(0, sys::kMadvRandom);
+    for (std::uint64_t p = 0; p < 8; ++p) (void)init.load<std::uint8_t>(random_base + p * kPage);
+    reads_random = reads() - before;
+    before = reads();
+    (void)init.load<std::uint8_t>(map_at(1024, sys::kMadvSequential));
+    reads_sequential = reads() - before;
+    before = reads();
+    (void)init.load<std::uint8_t>(map_at(2048, sys::kMadvNormal));
+    reads_normal = reads() - before;
+    return 0;
+  });
+  CHECK(status == sys::exited_status(0));
+  CHECK(reads_random == 8);  // one page per fault
+  CHECK(reads_sequential == 64);
+  CHECK(reads_normal == 32);
+}
+
+}  // namespace ossim::testing
