@@ -31,10 +31,9 @@ struct Touching {
 };
 
 int touch(user::Process& self, const Touching& how) {
-  const std::int64_t mapped = self.mmap(0, how.pages * kPageBytes, sys::kProtRead | sys::kProtWrite,
-                                        sys::kMapPrivate | sys::kMapAnonymous);
-  if (mapped < 0) return 1;
-  const auto base = static_cast<user::VirtAddr>(mapped);
+  const auto mapped = map_anonymous(self, how.pages * kPageBytes);
+  if (!mapped) return 1;
+  const user::VirtAddr base = *mapped;
   sim::RandomStream random(instance_seed(self.argv()));
   std::uint64_t value = 0;
   const auto store = [&](std::uint64_t page) { self.store<std::uint64_t>(base + page * kPageBytes, ++value); };

@@ -38,10 +38,9 @@ struct References {
 
 int replay(user::Process& self, const References& refs) {
   const std::uint64_t region_pages = *std::max_element(refs.pages.begin(), refs.pages.end()) + 1;
-  const std::int64_t mapped = self.mmap(0, region_pages * kPageBytes, sys::kProtRead | sys::kProtWrite,
-                                        sys::kMapPrivate | sys::kMapAnonymous);
-  if (mapped < 0) return 1;
-  const auto base = static_cast<user::VirtAddr>(mapped);
+  const auto mapped = map_anonymous(self, region_pages * kPageBytes);
+  if (!mapped) return 1;
+  const user::VirtAddr base = *mapped;
   std::vector<std::uint64_t> future;
   future.reserve(refs.pages.size());
   for (std::uint64_t page : refs.pages) future.push_back(base + page * kPageBytes);

@@ -36,10 +36,9 @@ struct Working {
 };
 
 int work(user::Process& self, const Working& how) {
-  const std::int64_t mapped = self.mmap(0, how.pages * kPageBytes, sys::kProtRead | sys::kProtWrite,
-                                        sys::kMapPrivate | sys::kMapAnonymous);
-  if (mapped < 0) return 1;
-  const auto base = static_cast<user::VirtAddr>(mapped);
+  const auto mapped = map_anonymous(self, how.pages * kPageBytes);
+  if (!mapped) return 1;
+  const user::VirtAddr base = *mapped;
   sim::RandomStream random(instance_seed(self.argv()));
   std::uint64_t value = 0;
   for (std::uint64_t job = 0; how.jobs == 0 || job < how.jobs; ++job) {

@@ -44,10 +44,9 @@ int measure(user::Process& self, const Reach& how) {
   // alignment. 4 KiB runs use the same layout, so only the page size differs.
   const std::uint64_t bytes = how.pages * kPageBytes;
   const std::uint64_t array_bytes = round_up(bytes, kHugeBytes);
-  const std::int64_t mapped = self.mmap(0, array_bytes + kHugeBytes, sys::kProtRead | sys::kProtWrite,
-                                        sys::kMapPrivate | sys::kMapAnonymous);
-  if (mapped < 0) return 1;
-  const user::VirtAddr base = round_up(static_cast<user::VirtAddr>(mapped), kHugeBytes);
+  const auto mapped = map_anonymous(self, array_bytes + kHugeBytes);
+  if (!mapped) return 1;
+  const user::VirtAddr base = round_up(*mapped, kHugeBytes);
   if (self.madvise(base, array_bytes, how.huge ? sys::kMadvHugepage : sys::kMadvNohugepage) != 0) return 1;
   for (std::uint64_t offset = 0; offset < bytes; offset += kPageBytes) self.store<std::uint64_t>(base + offset, offset);
 
@@ -61,7 +60,7 @@ int measure(user::Process& self, const Reach& how) {
   const double ns_per_access = static_cast<double>(ns_of(end) - ns_of(start)) / static_cast<double>(accesses);
   self.write(1, fmt::format("tlb_reach: pages={} stride_bytes={} huge={} passes={} accesses={} ns_per_access={:.3f}\n",
                             how.pages, how.stride_bytes, how.huge ? "yes" : "no", how.passes, accesses, ns_per_access));
-  return self.munmap(static_cast<user::VirtAddr>(mapped), array_bytes + kHugeBytes) == 0 ? 0 : 1;
+  return self.munmap(*mapped, array_bytes + kHugeBytes) == 0 ? 0 : 1;
 }
 
 WorkloadImage make(scenario::JsonReader& params, const WorkloadOptions& options) {

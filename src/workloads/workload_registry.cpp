@@ -93,6 +93,13 @@ std::vector<std::string> WorkloadImage::instance_argv(std::uint64_t seed) const 
   return result;
 }
 
+std::optional<user::VirtAddr> map_anonymous(user::Process& self, std::uint64_t bytes) {
+  const std::int64_t mapped =
+      self.mmap(0, bytes, sys::kProtRead | sys::kProtWrite, sys::kMapPrivate | sys::kMapAnonymous);
+  if (mapped < 0) return std::nullopt;
+  return static_cast<user::VirtAddr>(mapped);
+}
+
 WorkloadImage single_program(std::string_view kind, const WorkloadOptions& options, user::Entry main,
                              nlohmann::json effective) {
   const std::string name = std::string(kind) + options.program_suffix;

@@ -7,6 +7,7 @@
 // their defaults filled in (for the effective configuration).
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -45,6 +46,9 @@ const CannedWorkload* find_canned_workload(std::string_view name);
 /// with no arguments but its seed: what most canned workloads are.
 WorkloadImage single_program(std::string_view kind, const WorkloadOptions& options, user::Entry main,
                              nlohmann::json effective);
+/// mmap of `bytes` of fresh anonymous private read-write memory: its address, or nullopt
+/// if the call failed.
+std::optional<user::VirtAddr> map_anonymous(user::Process& self, std::uint64_t bytes);
 /// Cycles of `duration` at `frequency_hz`, rounded down.
 std::uint64_t cycles_for(sim::Tick duration, std::uint64_t frequency_hz);
 /// A duration for the effective parameters: a whole number of `unit` as a JSON integer
