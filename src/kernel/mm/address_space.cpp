@@ -606,8 +606,12 @@ std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAd
     const auto room = make_room(fault, *vma);
     if (room != FaultOutcome::kMinor) return room;
   }
-  if (const auto entry = table_->absent_entry(page); entry && swap_entry::is_swap(*entry)) {
-    return swap_in(fault, page, *entry);
+  // A swap entry can only be there if some page of ours is swapped out (which spares the
+  // common demand-zero fault a second walk of the page table).
+  if (swapped_pages_ > 0) {
+    if (const auto entry = table_->absent_entry(page); entry && swap_entry::is_swap(*entry)) {
+      return swap_in(fault, page, *entry);
+    }
   }
   if (cache_of(*vma) != nullptr) return fault_in_cached_page(fault, *vma, page);
   // Anonymous private memory is demand-zero, in a 2 MiB page when it may (never in a
