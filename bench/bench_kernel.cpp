@@ -16,29 +16,21 @@
 #include "ossim/sim/engine.hpp"
 #include "ossim/sys/flags.hpp"
 #include "ossim/user/process.hpp"
+#include "bench_simulation.hpp"
 
 namespace {
 
 using namespace ossim;
 
-struct Simulation {
+struct Simulation : bench::Simulation {
   explicit Simulation(unsigned cpus = 1, std::uint64_t memory = std::uint64_t{512} << 20,
                       kernel::CostModel costs = {})
-      : engine({.seed = 1}),
-        machine(engine, MachineConfig{.cpus = cpus, .memory_bytes = memory}),
-        kernel(machine, config(costs)) {}
+      : bench::Simulation(MachineConfig{.cpus = cpus, .memory_bytes = memory}, config(costs)) {}
   static kernel::KernelConfig config(kernel::CostModel costs) {
     kernel::KernelConfig c;
     c.costs = costs;
     return c;
   }
-  void run(user::Entry init) {
-    kernel.boot(std::move(init));
-    engine.run();
-  }
-  sim::Engine engine;
-  Machine machine;
-  kernel::Kernel kernel;
 };
 
 void BM_NullSyscallGetpid(benchmark::State& state) {

@@ -19,6 +19,7 @@
 #include "ossim/sim/random.hpp"
 #include "ossim/sys/flags.hpp"
 #include "ossim/user/process.hpp"
+#include "bench_simulation.hpp"
 
 namespace {
 
@@ -27,11 +28,11 @@ using namespace ossim;
 constexpr std::uint64_t kPage = 4096;
 constexpr int kReadWrite = sys::kProtRead | sys::kProtWrite;
 
-struct Simulation {
+struct Simulation : bench::Simulation {
   /// One CPU, `memory_mib` of memory, default costs; `disk_mib` > 0 adds an SSD "sdb"
   /// (or, with `swap`, a swap SSD).
   Simulation(std::uint64_t memory_mib, std::uint64_t disk_mib, bool swap)
-      : engine({.seed = 1}), machine(engine, machine_config(memory_mib, disk_mib)), kernel(machine, config(swap)) {}
+      : bench::Simulation(machine_config(memory_mib, disk_mib), config(swap)) {}
   static MachineConfig machine_config(std::uint64_t memory_mib, std::uint64_t disk_mib) {
     MachineConfig config{.cpus = 1, .memory_bytes = memory_mib << 20};
     if (disk_mib > 0) {
@@ -45,13 +46,6 @@ struct Simulation {
     c.memory.replacement = "fifo";
     return c;
   }
-  void run(user::Entry init) {
-    kernel.boot(std::move(init));
-    engine.run();
-  }
-  sim::Engine engine;
-  Machine machine;
-  kernel::Kernel kernel;
 };
 
 user::VirtAddr map_anonymous(user::Process& self, std::uint64_t pages) {

@@ -13,6 +13,7 @@
 #include "ossim/machine/machine.hpp"
 #include "ossim/sim/engine.hpp"
 #include "ossim/user/process.hpp"
+#include "bench_simulation.hpp"
 #include "kernel/kernel_core.hpp"
 #include "kernel/sched/scheduler.hpp"
 
@@ -28,14 +29,9 @@ kernel::KernelConfig ideal_config(std::string policy, sim::Tick quantum = 10 * s
   return config;
 }
 
-struct Simulation {
+struct Simulation : bench::Simulation {
   explicit Simulation(const kernel::KernelConfig& config, std::uint64_t memory = std::uint64_t{512} << 20)
-      : engine({.seed = 1}),
-        machine(engine, with_ideal_timing(MachineConfig{.cpus = 1, .memory_bytes = memory})),
-        kernel(machine, config) {}
-  sim::Engine engine;
-  Machine machine;
-  kernel::Kernel kernel;
+      : bench::Simulation(with_ideal_timing(MachineConfig{.cpus = 1, .memory_bytes = memory}), config) {}
 };
 
 /// One cycle: the class picks a task, it runs 1 ns, and it goes back in the queue still

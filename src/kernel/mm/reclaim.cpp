@@ -189,8 +189,7 @@ std::uint64_t Reclaimer::reclaim(Task& task, std::uint64_t pages) {
         track_cache(frame, *owner.cache, owner.index);
       }
     } else if (!swap_out(task, *owner.mm, owner.page, &frame_freed)) {
-      track(frame, *owner.mm, owner.page, false);
-      if (swap_ == nullptr || swap_->used() == swap_->slots()) continue;  // anonymous pages cannot go now
+      track(frame, *owner.mm, owner.page, false);  // swap is full: it stays, cache pages may still go
     }
     if (frame_freed) {
       ++freed;

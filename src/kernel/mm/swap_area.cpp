@@ -58,10 +58,10 @@ void SwapArea::cache_insert(std::uint64_t slot, mmu::FrameNumber frame) {
   cache_[slot] = CachedSwapPage{frame, true};
 }
 
-void SwapArea::cache_io_done(std::uint64_t slot, const Task& by) {
+void SwapArea::cache_io_done(std::uint64_t slot, Task& by) {
   auto it = cache_.find(slot);
   if (it != cache_.end()) it->second.io_in_flight = false;
-  const cpu::Cpu* cpu = &const_cast<Task&>(by).ctx().cpu();
+  const cpu::Cpu* cpu = &by.ctx().cpu();
   kernel_.wake_up_all(io_waiters_, cpu->now(), cpu);
 }
 

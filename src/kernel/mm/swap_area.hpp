@@ -61,7 +61,7 @@ class SwapArea {
   /// reference becomes the cache's.
   void cache_insert(std::uint64_t slot, mmu::FrameNumber frame);
   /// The I/O on `slot`'s cached page is over: tasks waiting for it go on.
-  void cache_io_done(std::uint64_t slot, const Task& by);
+  void cache_io_done(std::uint64_t slot, Task& by);
   /// Removes `slot`'s page from the cache, dropping the cache's frame reference, and frees
   /// the slot if no PTE holds it. Returns whether that freed the frame (no one else maps it).
   bool cache_remove(std::uint64_t slot);
