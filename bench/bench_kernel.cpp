@@ -143,6 +143,13 @@ void hold_model(benchmark::State& state, kernel::CostModel costs) {
   std::uint64_t activations = 0;
   std::uint64_t started = 0;
   bool stop = false;
+  // The engine runs until this many sleeps have ended (run() returns, as the engine
+  // would at a power-off).
+  std::uint64_t pause_at = 0;
+  const auto run_until_activations = [&](std::uint64_t target) {
+    pause_at = target;
+    while (activations < target) sim.engine.run();
+  };
   const std::uint64_t rss_before = resident_bytes();
   sim.kernel.boot([&](user::Process& init) {
     for (std::uint64_t i = 0; i < processes; ++i) {
@@ -154,7 +161,7 @@ void hold_model(benchmark::State& state, kernel::CostModel costs) {
           x ^= x >> 7;
           x ^= x << 17;
           self.nanosleep(x % (2 * sim::kMicrosecond + 1));
-          ++activations;
+          if (++activations == pause_at) sim.engine.stop();
         }
         return 0;
       });
@@ -162,13 +169,12 @@ void hold_model(benchmark::State& state, kernel::CostModel costs) {
     return 0;
   });
   while (started < processes) sim.engine.step();
-  for (std::uint64_t warm = activations + processes; activations < warm;) sim.engine.step();
+  run_until_activations(activations + processes);
   const std::uint64_t rss_after = resident_bytes();
   std::uint64_t counted = 0;
   for (auto _ : state) {
-    const std::uint64_t target = activations + 200'000;
     const std::uint64_t before = activations;
-    while (activations < target) sim.engine.step();
+    run_until_activations(activations + 200'000);
     counted += activations - before;
   }
   state.counters["activations/s"] = benchmark::Counter(static_cast<double>(counted), benchmark::Counter::kIsRate);

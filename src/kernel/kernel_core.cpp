@@ -196,6 +196,9 @@ std::shared_ptr<AddressSpace> KernelCore::bare_address_space() {
 
 void KernelCore::power_off() {
   halted_ = true;
+  // The simulation is over: the engine's run() returns once this event is done, and
+  // whatever is still pending is not run.
+  engine().stop();
   power_off_time_ = now(running_cpu());
   for (unsigned i = 0; i < machine_.cpu_count(); ++i) machine_.timer(i).disarm();
   for (unsigned i = 0; i < scheduler_->cpu_count(); ++i) {

@@ -153,7 +153,7 @@ RunResult run_scenario(const Scenario& scenario) {
   kernel.boot({});  // init only reaps: the kernel starts the workloads at their arrivals
 
   const sim::Tick end = scenario.run.end;
-  while (engine.next_event_time() <= end && !kernel.halted()) engine.step();
+  engine.run_until(end);  // or until the power-off (init's exit), which stops the engine
   result.halted = kernel.halted();
   if (result.halted) {
     // The power-off: init's exit. Whatever events remain (none, normally) are not run.
@@ -163,7 +163,6 @@ RunResult run_scenario(const Scenario& scenario) {
     // Nothing left to happen, yet init has not powered off (a task blocked for good).
     result.end_time = engine.now();
   } else {
-    engine.run_until(end);
     result.end_time = end;
   }
   result.console = machine.console().output();

@@ -20,15 +20,40 @@ bool Engine::step() {
   return true;
 }
 
-void Engine::run() {
-  stop_requested_ = false;
-  while (!stop_requested_ && !queue_.empty()) fire_next();
-}
+void Engine::run() { run_until(kTickNever); }
 
 void Engine::run_until(Tick limit) {
   stop_requested_ = false;
+  running_ = true;
+  run_limit_ = limit;
+  struct NotRunning {
+    bool& running;
+    ~NotRunning() { running = false; }
+  } not_running{running_};  // also when an event throws
   while (!stop_requested_ && !queue_.empty() && queue_.next_time() <= limit) fire_next();
-  if (!stop_requested_ && limit > now_) now_ = limit;
+  if (!stop_requested_ && limit != kTickNever && limit > now_) now_ = limit;
+}
+
+bool Engine::run_ahead_to(Event& resume, Tick until) {
+  if (until < now_) until = now_;
+  const std::uint64_t sequence = queue_.reserve_sequence();
+  if (running_ && until <= run_limit_) {
+    while (!stop_requested_) {
+      if (queue_.empty()) {
+        now_ = until;
+        return true;
+      }
+      const Event& next = queue_.peek();
+      if (next.when_ > until || (next.when_ == until && next.sequence_ > sequence)) {
+        now_ = until;
+        return true;
+      }
+      if (next.fire_context() == FireContext::kHostOnly) break;
+      fire_next();
+    }
+  }
+  queue_.schedule_reserved(resume, until, sequence);
+  return false;
 }
 
 }  // namespace ossim::sim

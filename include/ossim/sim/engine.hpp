@@ -63,6 +63,18 @@ class Engine {
   /// Makes the current run() or run_until() return after the event being fired.
   void stop() { stop_requested_ = true; }
 
+  /// For a fiber (a CPU's context) that has run ahead to `until` and would now schedule
+  /// `resume` there and yield to the host: fires, on the caller's stack, the events the
+  /// host would fire before `resume`, as long as each may run in any context
+  /// (FireContext::kAny). Returns true when `resume`'s turn comes with none left before
+  /// it: now() is `until` and `resume` is not scheduled, so the caller runs on as if
+  /// resumed. Otherwise returns false with `resume` scheduled at `until`, ordered among
+  /// ties as if scheduled at the call, and the caller must yield: the next event is
+  /// host-only (another CPU's), stop() was called, or no run() or run_until() covering
+  /// `until` is in progress (step() fires exactly one event, never more).
+  /// Precondition: !resume.scheduled().
+  bool run_ahead_to(Event& resume, Tick until);
+
   std::uint64_t seed() const { return seed_; }
   /// The random stream of a named component: same seed and name, same numbers.
   RandomStream random_stream(std::string_view component) const { return RandomStream(seed_, component); }
@@ -76,6 +88,9 @@ class Engine {
   std::uint64_t seed_;
   std::uint64_t events_fired_ = 0;
   bool stop_requested_ = false;
+  // While run() or run_until() is in progress: the time it may run to.
+  bool running_ = false;
+  Tick run_limit_ = 0;
   EventQueue queue_;
   FiberRuntime fibers_;
 };

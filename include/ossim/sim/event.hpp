@@ -20,12 +20,19 @@ namespace ossim::sim {
 class EventQueue;
 class Engine;
 
+/// Where an event's handler may run. Most handlers only change state and schedule other
+/// events, so a CPU's fiber that has run ahead to them may fire them on its own stack
+/// (Engine::fire_due_before). A handler that switches fibers (a CPU resuming the context
+/// it runs) must run on the host.
+enum class FireContext : std::uint8_t { kAny, kHostOnly };
+
 /// Something that happens at a simulated time. Derive and implement fire(), or use
 /// CallbackEvent. Destroying a scheduled event cancels it.
 class Event {
  public:
   /// `name` must outlive the event (a string literal); it appears in traces and errors.
-  explicit Event(const char* name = "event") : name_(name) {}
+  explicit Event(const char* name = "event", FireContext context = FireContext::kAny)
+      : context_(context), name_(name) {}
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
   virtual ~Event();
@@ -34,6 +41,7 @@ class Event {
   /// The time the event is (or was last) scheduled for.
   Tick when() const { return when_; }
   const char* name() const { return name_; }
+  FireContext fire_context() const { return context_; }
 
  protected:
   /// Called by the queue at when(); the event is no longer scheduled when it runs, so it
@@ -50,6 +58,7 @@ class Event {
   // Stale entries (left by cancels and reschedules) not yet dropped, all in home_.
   EventQueue* home_ = nullptr;
   std::uint32_t stale_ = 0;
+  FireContext context_;
   const char* name_;
 };
 
@@ -57,8 +66,9 @@ class Event {
 /// scheduling it costs nothing more than scheduling any other event.
 class CallbackEvent final : public Event {
  public:
-  explicit CallbackEvent(std::function<void()> callback, const char* name = "callback")
-      : Event(name), callback_(std::move(callback)) {}
+  explicit CallbackEvent(std::function<void()> callback, const char* name = "callback",
+                         FireContext context = FireContext::kAny)
+      : Event(name, context), callback_(std::move(callback)) {}
 
  private:
   void fire() override { callback_(); }

@@ -58,12 +58,18 @@ class EventQueue {
   ~EventQueue();
 
   /// Schedules an event that is not scheduled. Precondition: !event.scheduled().
-  void schedule(Event& event, Tick when) {
-    assert(!event.scheduled());
+  void schedule(Event& event, Tick when) { schedule_reserved(event, when, next_sequence_++); }
+
+  /// A sequence for schedule_reserved(), taken now.
+  std::uint64_t reserve_sequence() { return next_sequence_++; }
+  /// schedule() with a sequence from reserve_sequence(): among events due at the same
+  /// time, the event comes where it would have had it been scheduled when the sequence
+  /// was reserved. Precondition: !event.scheduled(), and each reserved sequence used once.
+  void schedule_reserved(Event& event, Tick when, std::uint64_t sequence) {
+    assert(!event.scheduled() && sequence < next_sequence_);
     if (event.stale_ != 0 && event.home_ != this) event.home_->purge(event);
     event.home_ = this;
     event.when_ = when;
-    const std::uint64_t sequence = next_sequence_++;
     event.sequence_ = sequence;
     event.queue_ = this;
     ++size_;
@@ -99,6 +105,12 @@ class EventQueue {
   /// The time of the earliest pending event, or kTickNever. One load, kept exact by every
   /// operation: CPUs ask this before each of theirs.
   Tick next_time() const { return next_time_; }
+
+  /// The earliest event, left pending. Precondition: !empty().
+  const Event& peek() {
+    if (bottom_pos_ == bottom_.size()) settle();
+    return *bottom_[bottom_pos_].event;
+  }
 
   /// Removes and returns the earliest event (which is no longer scheduled afterwards).
   /// Precondition: !empty().
