@@ -241,8 +241,8 @@ Cpu* Cpu::translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool m
   }
 }
 
-void Cpu::access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
-                              mmu::AccessType type) {
+bool Cpu::access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
+                              mmu::AccessType type, bool may_abort) {
   const mmu::Translation t = mmu_.translate_from(entry, address, type, cpl_ == 3);
   clock_ += t.latency;
   if (t.host != nullptr) [[likely]] {
@@ -252,9 +252,9 @@ void Cpu::access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void*
       std::memcpy(data, t.host, bytes);
     }
     advance(access_cycles(bytes));
-    return;
+    return true;
   }
-  access_slow(address, data, bytes, type, false, t.ok ? kNoFault : t.error_code);
+  return access_slow(address, data, bytes, type, may_abort, t.ok ? kNoFault : t.error_code);
 }
 
 bool Cpu::access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
@@ -290,12 +290,11 @@ bool Cpu::access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu:
 }
 
 bool Cpu::try_read_memory(mmu::VirtAddr address, void* out, std::size_t bytes) {
-  return at_boundary().access_slow(address, out, bytes, mmu::AccessType::kRead, true, kNoFault);
+  return at_boundary().access(address, out, bytes, mmu::AccessType::kRead, true);
 }
 
 bool Cpu::try_write_memory(mmu::VirtAddr address, const void* in, std::size_t bytes) {
-  return at_boundary().access_slow(address, const_cast<void*>(in), bytes, mmu::AccessType::kWrite, true,
-                                   kNoFault);
+  return at_boundary().access(address, const_cast<void*>(in), bytes, mmu::AccessType::kWrite, true);
 }
 
 Cpu& Cpu::lock_for_update(mmu::VirtAddr address, std::size_t bytes, mmu::PhysAddr& physical) {

@@ -69,28 +69,37 @@ bool PageTable::map(VirtAddr address, PhysAddr page_base, PageSize size, pte::En
   if ((address & mask) != 0 || (page_base & mask) != 0) return false;
   if (!is_canonical(address, levels_ == 5 ? 57 : 48)) return false;
   const unsigned level = level_of(size);
+  const bool user = (flags & pte::kUser) != 0;
+  pte::Entry entry = (flags & ~pte::kAddressMask) | page_base | pte::kPresent;
+  if (size != PageSize::k4K) entry |= pte::kPageSize;
   // Check everything before changing anything: the slot must be free, no large page may be
   // in the way, and there must be frames for the tables still missing.
   unsigned missing_tables = 0;
+  bool needs_user_bit = false;
   PhysAddr table = root_;
   for (unsigned l = levels_; l > level; --l) {
-    const pte::Entry entry = memory_.read<pte::Entry>(table + index_at(address, l) * 8);
-    if (!pte::present(entry)) {
+    const pte::Entry on_the_way = memory_.read<pte::Entry>(table + index_at(address, l) * 8);
+    if (!pte::present(on_the_way)) {
       missing_tables = l - level;
       break;
     }
-    if ((entry & pte::kPageSize) != 0) return false;
-    table = pte::address(entry);
+    if ((on_the_way & pte::kPageSize) != 0) return false;
+    needs_user_bit |= user && (on_the_way & pte::kUser) == 0;
+    table = pte::address(on_the_way);
   }
-  if (missing_tables == 0 && pte::present(memory_.read<pte::Entry>(table + index_at(address, level) * 8))) {
-    return false;  // already mapped, or a table sits where a large page would go
+  if (missing_tables == 0) {
+    const PhysAddr entry_address = table + index_at(address, level) * 8;
+    if (pte::present(memory_.read<pte::Entry>(entry_address))) {
+      return false;  // already mapped, or a table sits where a large page would go
+    }
+    if (!needs_user_bit) {
+      // The common case: every table exists and already admits the mapping.
+      memory_.write(entry_address, entry);
+      return true;
+    }
   }
   if (frames_.free_frames() < missing_tables) return false;
-
-  const PhysAddr entry_address = create_path(address, level, (flags & pte::kUser) != 0);
-  pte::Entry entry = (flags & ~pte::kAddressMask) | page_base | pte::kPresent;
-  if (size != PageSize::k4K) entry |= pte::kPageSize;
-  memory_.write(entry_address, entry);
+  memory_.write(create_path(address, level, user), entry);
   return true;
 }
 

@@ -286,8 +286,9 @@ class Cpu final : public dev::InterruptTarget {
   static constexpr std::uint32_t kNoFault = ~std::uint32_t{0};
 
   /// One memory operation; the common case (one page, an L1 TLB hit that permits the
-  /// access, RAM behind it) is inline and costs a TLB lookup and a copy.
-  void access(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type) {
+  /// access, RAM behind it) is inline and costs a TLB lookup and a copy. Returns false
+  /// only when `may_abort` and a fault's handler aborted the access (copy_from_user).
+  bool access(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type, bool may_abort = false) {
     if (((address & (mmu::kPageBytes - 1)) + bytes) <= mmu::kPageBytes && mmu::is_canonical(address)) [[likely]] {
       mmu::TlbEntry* entry = nullptr;
       if (mmu_.paging_enabled()) [[likely]] {
@@ -304,18 +305,17 @@ class Cpu final : public dev::InterruptTarget {
           } else {
             advance(access_cycles(bytes));
           }
-          return;
+          return true;
         }
       }
-      access_after_lookup(entry, address, data, bytes, type);
-      return;
+      return access_after_lookup(entry, address, data, bytes, type, may_abort);
     }
-    access_slow(address, data, bytes, type, false, kNoFault);
+    return access_slow(address, data, bytes, type, may_abort, kNoFault);
   }
   /// access() after the L1 TLB lookup found no entry serving it alone (`entry` is what the
   /// lookup returned; nullptr with paging off).
-  void access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
-                           mmu::AccessType type);
+  bool access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
+                           mmu::AccessType type, bool may_abort);
   /// The cycles to move `bytes`: memory_access_cycles per 8 bytes or part of them, the
   /// same whether or not the access crosses a page.
   std::uint64_t access_cycles(std::size_t bytes) const {
