@@ -37,6 +37,22 @@ void append(std::vector<T>& array, const T& item) {
   array.push_back(item);  // (the compiler sees that this cannot grow)
 }
 
+/// Inserts `item` into `sorted`, whose elements from `first` on are in `before` order and
+/// whose elements before `first` are consumed, dropping those if they are most of the
+/// array. The general case of EventQueue::insert_bottom, out of line for the same reason
+/// as append_growing.
+template <typename T, typename Before>
+[[gnu::noinline]] void insert_sorted_making_room(std::vector<T>& sorted, std::size_t& first, const T& item,
+                                                 Before before) {
+  if (first >= 64 && 2 * first >= sorted.size()) {
+    sorted.erase(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(first));
+    first = 0;
+  }
+  std::size_t at = sorted.size();
+  while (at > first && before(item, sorted[at - 1])) --at;
+  sorted.insert(sorted.begin() + static_cast<std::ptrdiff_t>(at), item);
+}
+
 }  // namespace
 
 Event::~Event() {
@@ -255,8 +271,7 @@ void EventQueue::insert_bottom(const Entry& entry) {
   if (bottom_pos_ == bottom_.size()) {
     bottom_.clear();
     bottom_pos_ = 0;
-    bottom_.push_back(entry);
-    return;
+    return append(bottom_, entry);
   }
   // The bottom is short (a few dozen entries at most, a handful in a small queue), and the
   // slots before bottom_pos_ are free: an entry goes in from whichever end is nearer,
@@ -269,11 +284,11 @@ void EventQueue::insert_bottom(const Entry& entry) {
     bottom_[at] = entry;
     return;
   }
-  if (bottom_pos_ >= 64 && 2 * bottom_pos_ >= bottom_.size()) {
-    bottom_.erase(bottom_.begin(), bottom_.begin() + static_cast<std::ptrdiff_t>(bottom_pos_));
-    bottom_pos_ = 0;
+  // Bound the consumed prefix (a queue whose every entry is in the bottom never refills it).
+  if (bottom_.size() == bottom_.capacity() || (bottom_pos_ >= 64 && 2 * bottom_pos_ >= bottom_.size())) {
+    return insert_sorted_making_room(bottom_, bottom_pos_, entry, before);
   }
-  bottom_.push_back(entry);
+  bottom_.push_back(entry);  // (cannot grow: see above)
   std::size_t at = bottom_.size() - 1;
   for (; at > bottom_pos_ && before(entry, bottom_[at - 1]); --at) bottom_[at] = bottom_[at - 1];
   bottom_[at] = entry;
