@@ -26,9 +26,10 @@ namespace ossim::sim {
 template <typename T>
 class HugePageArray {
  public:
-  /// Builds `count` objects, each as T(args...).
+  /// Builds `count` objects, each as T(args...): every object gets the same arguments, as
+  /// lvalues (never moved from).
   template <typename... Args>
-  explicit HugePageArray(std::size_t count, const Args&... args) : size_(count) {
+  explicit HugePageArray(std::size_t count, Args&&... args) : size_(count) {
     if (count == 0) return;
     bytes_ = round_up(count * sizeof(T), kHugePage);
     // Over-allocate by one huge page so that the array can start on a huge-page boundary
