@@ -26,16 +26,10 @@ std::uint64_t combine(std::uint64_t parent, std::string_view name) {
 RandomStream::RandomStream(std::uint64_t seed, std::string_view stream_name)
     : RandomStream(combine(seed, stream_name)) {}
 
-std::uint64_t RandomStream::uniform_below(std::uint64_t bound) {
-  // Lemire, "Fast Random Integer Generation in an Interval" (2019): unbiased.
-  unsigned __int128 product = static_cast<unsigned __int128>(next_u64()) * bound;
-  auto low = static_cast<std::uint64_t>(product);
-  if (low < bound) {
-    const std::uint64_t threshold = (0 - bound) % bound;
-    while (low < threshold) {
-      product = static_cast<unsigned __int128>(next_u64()) * bound;
-      low = static_cast<std::uint64_t>(product);
-    }
+std::uint64_t RandomStream::uniform_below_rejecting(std::uint64_t bound, unsigned __int128 product) {
+  const std::uint64_t threshold = (0 - bound) % bound;
+  while (static_cast<std::uint64_t>(product) < threshold) {
+    product = static_cast<unsigned __int128>(next_u64()) * bound;
   }
   return static_cast<std::uint64_t>(product >> 64);
 }

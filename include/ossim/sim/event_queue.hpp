@@ -232,13 +232,8 @@ class EventQueue {
 
   void insert(const Entry& entry);
   void insert_bottom(const Entry& entry);
-  void push_bucket(Rung& rung, const Entry& entry) {
-    const auto bucket = static_cast<std::uint32_t>((entry.when - rung.start) >> rung.shift);
-    std::uint32_t& head = rung.extra[bucket];
-    const auto index = static_cast<std::uint32_t>(pool_.size());
-    pool_.push_back(Node{entry, head});
-    head = index;
-  }
+  /// Puts an entry on its bucket's list of later arrivals.
+  void push_bucket(Rung& rung, const Entry& entry);
   /// Sets up `rung`'s buckets (start, last and shift set) and sorts `count` entries into them.
   static void build_rung(Rung& rung, std::uint64_t buckets, const Entry* entries, std::size_t count);
   bool bucket_empty(const Rung& rung, std::uint32_t bucket) const {

@@ -245,10 +245,11 @@ namespace {
 // when there is none.
 // With `destroy_some`, a third of the cancels instead destroy the event (which cancels it)
 // and put a new one in its place, often at the same address.
+// `event_count` events take part (ids 0..event_count-1); few of them keep the queue short.
 template <typename PickTime>
 std::string disagreement_with_reference(std::uint64_t seed, int operations, PickTime pick_time,
-                                        bool destroy_some = false) {
-  constexpr int kEvents = 2000;
+                                        bool destroy_some = false, int event_count = 2000) {
+  const int kEvents = event_count;
   std::mt19937_64 generator(seed);
   auto below = [&](std::uint64_t n) { return generator() % n; };
 
@@ -482,6 +483,49 @@ TEST_CASE("filling the queue in random order keeps events out of the sorted bott
     last = when;
   }
   CHECK(queue.stats().sorted_inserts < kEvents / 100);
+}
+
+// The sorted bottom takes an entry from whichever end is nearer; one due before its head
+// goes into the slot freed by the last pop.
+TEST_CASE("events scheduled among those already sorted for popping keep (time, insertion) order",
+          "[sim][event_queue]") {
+  auto events = make_events(30);
+  EventQueue queue;
+  std::vector<std::tuple<Tick, int>> expected;  // (time, id), ids in insertion order
+  for (int i = 0; i < 20; ++i) {
+    queue.schedule(*events[i], static_cast<Tick>(10 * (i + 1)));
+    expected.emplace_back(10 * (i + 1), i);
+  }
+  for (int i = 0; i < 3; ++i) CHECK(pop_id(queue) == i);  // 10, 20, 30: the rest is sorted now
+  const std::uint64_t sorted_before = queue.stats().sorted_inserts;
+  // Before the head (at "now" and before it), at the head's time, early and late in the
+  // sorted run, on ticks already taken, and at its end.
+  const Tick times[] = {30, 5, 40, 45, 45, 185, 200, 200, 41, 30};
+  int id = 20;
+  for (Tick when : times) {
+    queue.schedule(*events[id], when);
+    expected.emplace_back(when, id);
+    ++id;
+  }
+  CHECK(queue.stats().sorted_inserts - sorted_before == std::size(times));
+  CHECK(queue.next_time() == 5);
+  std::stable_sort(expected.begin() + 3, expected.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  std::vector<int> expected_ids;
+  for (auto it = expected.begin() + 3; it != expected.end(); ++it) expected_ids.push_back(std::get<1>(*it));
+  CHECK(drain(queue) == expected_ids);
+}
+
+TEST_CASE("random operations agree with a reference when a handful of events stay close to now",
+          "[sim][event_queue]") {
+  // A kernel's pattern: few pending events, all due within a short while, many at "now",
+  // so that nearly every schedule goes into the sorted bottom at one end or the other.
+  auto pick_time = [](auto below, Tick now) -> Tick { return below(3) == 0 ? now : now + below(2000); };
+  for (int events : {3, 8, 40}) {
+    CAPTURE(events);
+    CHECK(in_child_process([&] { return disagreement_with_reference(events, 40'000, pick_time, true, events); }) ==
+          "");
+  }
 }
 
 // ---- Lazy cancellation: stale entries -------------------------------------------------------
