@@ -162,14 +162,22 @@ TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
     const bool take_odd = odd_stamp < even_stamp || (odd_stamp == even_stamp && odd < even);
     oldest = take_odd ? Candidate{odd_stamp, odd} : Candidate{even_stamp, even};
   }
-  std::size_t slot = set + oldest.way;
+  const std::size_t slot = set + oldest.way;
   // A way is empty exactly when its stamp is 0, so a nonzero oldest stamp means a full
-  // set: the fill evicts, and whichever way the policy picks holds an entry.
+  // set: the fill evicts.
   if (oldest.stamp != 0) {
-    if (replacement_ == TlbReplacement::kRandom) slot = set + random_.uniform_below(ways_);
+    if (replacement_ == TlbReplacement::kRandom) [[unlikely]] return evict_at_random(set, entry);
     vacate(slot);
     ++stats_.evictions;
   }
+  return occupy(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+}
+
+// Out of line, so that the common fills make no call and need no registers saved.
+[[gnu::noinline]] TlbEntry& Tlb::evict_at_random(std::size_t set, const TlbEntry& entry) {
+  const std::size_t slot = set + random_.uniform_below(ways_);
+  vacate(slot);
+  ++stats_.evictions;
   return occupy(slot, entry, key_of(entry.tag, size_index(entry.shift)));
 }
 

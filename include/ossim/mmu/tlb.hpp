@@ -128,7 +128,8 @@ class Tlb {
   static constexpr unsigned kSizes = 3;
   static constexpr unsigned kShifts[kSizes] = {12, 21, 30};
   static constexpr std::size_t kNone = ~std::size_t{0};
-  static unsigned size_index(unsigned shift) { return shift == 12 ? 0 : shift == 21 ? 1 : 2; }
+  /// 0, 1 and 2 for the shifts 12, 21 and 30 (whose eighths, rounded down, are 1, 2 and 3).
+  static unsigned size_index(unsigned shift) { return (shift >> 3) - 1; }
   /// What a way holds, in one word: the tag and the page size (0 for an empty way).
   static std::uint64_t key_of(std::uint64_t tag, unsigned size) { return (tag << 2) | (size + 1); }
   std::size_t first_way(std::uint64_t tag) const { return static_cast<std::size_t>(tag & set_mask_) * ways_; }
@@ -158,6 +159,9 @@ class Tlb {
   /// insert_absent() for a set of `ways` ways (0: any number).
   template <unsigned ways>
   TlbEntry& insert_absent_in_set(const TlbEntry& entry);
+  /// The end of an insert_absent() into the full set starting at way `set`, under random
+  /// replacement.
+  TlbEntry& evict_at_random(std::size_t set, const TlbEntry& entry);
   /// Fills `way` with `entry`, whose key is `key`, if the way holds an entry first taking
   /// it out of the counts and its PCID's list.
   TlbEntry& fill(std::size_t way, const TlbEntry& entry, std::uint64_t key);
