@@ -70,17 +70,11 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   if (next != kNoWay) pcid_prev_[next] = prev;
 }
 
-// vacate and occupy are on every fill's path: inline them there.
-[[gnu::always_inline]] inline void Tlb::vacate(std::size_t way) {
-  --resident_[(keys_[way] & 3) - 1];
-  unlink(way);
-}
-
-[[gnu::always_inline]] inline TlbEntry& Tlb::occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+// store, occupy and replace are on every fill's path: inline them there.
+[[gnu::always_inline]] inline TlbEntry& Tlb::store(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
   TlbEntry& target = entries_[way];
   target = entry;
   target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
-  link(way, entry.pcid);
   keys_[way] = key;
   stamps_[way] = ++clock_;
   ++resident_[(key & 3) - 1];
@@ -88,13 +82,27 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   return target;
 }
 
+[[gnu::always_inline]] inline TlbEntry& Tlb::occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  link(way, entry.pcid);
+  return store(way, entry, key);
+}
+
+[[gnu::always_inline]] inline TlbEntry& Tlb::replace(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  --resident_[(keys_[way] & 3) - 1];
+  if (entries_[way].pcid != entry.pcid) {
+    unlink(way);
+    link(way, entry.pcid);
+  }
+  return store(way, entry, key);
+}
+
 TlbEntry& Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
-  if (keys_[way] != 0) vacate(way);
-  return occupy(way, entry, key);
+  return keys_[way] != 0 ? replace(way, entry, key) : occupy(way, entry, key);
 }
 
 void Tlb::remove(std::size_t way) {
-  vacate(way);
+  --resident_[(keys_[way] & 3) - 1];
+  unlink(way);
   entries_[way].shift = 0;
   keys_[way] = 0;
   stamps_[way] = 0;
@@ -167,8 +175,8 @@ TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
   // set: the fill evicts.
   if (oldest.stamp != 0) {
     if (replacement_ == TlbReplacement::kRandom) [[unlikely]] return evict_at_random(set, entry);
-    vacate(slot);
     ++stats_.evictions;
+    return replace(slot, entry, key_of(entry.tag, size_index(entry.shift)));
   }
   return occupy(slot, entry, key_of(entry.tag, size_index(entry.shift)));
 }
@@ -176,9 +184,8 @@ TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
 // Out of line, so that the common fills make no call and need no registers saved.
 [[gnu::noinline]] TlbEntry& Tlb::evict_at_random(std::size_t set, const TlbEntry& entry) {
   const std::size_t slot = set + random_.uniform_below(ways_);
-  vacate(slot);
   ++stats_.evictions;
-  return occupy(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+  return replace(slot, entry, key_of(entry.tag, size_index(entry.shift)));
 }
 
 void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global) {

@@ -162,13 +162,17 @@ class Tlb {
   /// The end of an insert_absent() into the full set starting at way `set`, under random
   /// replacement.
   TlbEntry& evict_at_random(std::size_t set, const TlbEntry& entry);
-  /// Fills `way` with `entry`, whose key is `key`, if the way holds an entry first taking
-  /// it out of the counts and its PCID's list.
+  /// Fills `way` with `entry`, whose key is `key`, whether or not the way holds an entry.
   TlbEntry& fill(std::size_t way, const TlbEntry& entry, std::uint64_t key);
-  /// Takes the entry in `way` out of the counts and its PCID's list, leaving its fields.
-  void vacate(std::size_t way);
-  /// Fills the vacant `way` with `entry`, whose key is `key`.
+  /// Fills the empty `way`.
   TlbEntry& occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// Fills `way`, which holds an entry: the old one leaves the counts, and its PCID's list
+  /// unless the new entry has the same PCID (a list's order does not matter, so the way
+  /// keeps its place, which saves an unlink and a link on most evictions).
+  TlbEntry& replace(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// What every fill does once the way is on the right PCID list: the entry, its key and
+  /// stamp, the counts.
+  TlbEntry& store(std::size_t way, const TlbEntry& entry, std::uint64_t key);
   void remove(std::size_t way);
   /// The ways of each PCID form a doubly linked list (through the two arrays below), so
   /// that flushing one PCID visits its own entries only: with thousands of address spaces
