@@ -1,7 +1,5 @@
 #include "ossim/mmu/page_walker.hpp"
 
-#include <cstring>
-
 namespace ossim::mmu {
 
 namespace {
@@ -86,58 +84,11 @@ WalkResult walk_tables(PhysicalMemory& memory, PhysAddr root, VirtAddr address, 
   return result;  // not reached: level 1 is always a leaf
 }
 
-// The common walk in one pass with no branch per level: 4 levels, every entry present with
-// no reserved bits, a 4 KiB page, the access allowed and the A (and for a write D) bits
-// already set, so nothing is written. Any other case returns false, having changed nothing
-// (reading an entry has no side effect), and the full walk then does the work.
-bool quick_walk(const PhysicalMemory& memory, PhysAddr root, VirtAddr address, AccessType type, bool user_mode,
-                const PagingMode& mode, WalkResult& result) {
-  constexpr pte::Entry kTableBits = pte::kPresent | pte::kAccessed;
-  pte::Entry all_of = ~pte::Entry{0};
-  pte::Entry any_of = 0;
-  pte::Entry any_large = 0;  // PS above the last level
-  PhysAddr table = root & pte::kAddressMask;
-  pte::Entry entry = 0;
-#pragma GCC unroll 4
-  for (unsigned shift = kPageShift + 27; shift >= kPageShift; shift -= 9) {
-    // A table is frame-aligned and RAM is whole frames, so a table that starts in RAM
-    // lies wholly in it: one comparison covers the entry read.
-    if (table >= memory.size_bytes()) return false;
-    const PhysAddr entry_address = table + ((address >> shift) & (kEntriesPerTable - 1)) * 8;
-    std::memcpy(&entry, memory.host(entry_address), sizeof entry);
-    all_of &= entry;
-    any_of |= entry;
-    if (shift != kPageShift) any_large |= entry;
-    table = pte::address(entry);
-  }
-  if ((all_of & kTableBits) != kTableBits || (any_of & pte::kReservedAddressMask) != 0 ||
-      (any_large & pte::kPageSize) != 0) {
-    return false;
-  }
-  const bool write = type == AccessType::kWrite;
-  if (write && (entry & pte::kDirty) == 0) return false;
-  const PagePermissions permissions{(all_of & pte::kWritable) != 0, (all_of & pte::kUser) != 0,
-                                    (any_of & pte::kNoExecute) == 0};
-  if (!PageWalker::permits(permissions, type, user_mode, mode)) return false;
-  result.ok = true;
-  result.page_base = pte::address(entry);
-  result.page_size = PageSize::k4K;
-  result.permissions = permissions;
-  result.global = mode.global_pages && (entry & pte::kGlobal) != 0;
-  result.dirty = write || (entry & pte::kDirty) != 0;
-  result.entries_read = 4;
-  return true;
-}
-
 }  // namespace
 
 WalkResult PageWalker::walk(PhysAddr root, VirtAddr address, AccessType type, bool user_mode,
                             const PagingMode& mode) {
-  if (!mode.five_level) {
-    WalkResult result;
-    if (quick_walk(memory_, root, address, type, user_mode, mode, result)) [[likely]] return result;
-    return walk_tables<4>(memory_, root, address, type, user_mode, mode);
-  }
+  if (!mode.five_level) return walk_tables<4>(memory_, root, address, type, user_mode, mode);
   return walk_tables<5>(memory_, root, address, type, user_mode, mode);
 }
 

@@ -70,92 +70,122 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   if (next != kNoWay) pcid_prev_[next] = prev;
 }
 
+// store, occupy and replace are on every fill's path: inline them there.
+[[gnu::always_inline]] inline TlbEntry& Tlb::store(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  TlbEntry& target = entries_[way];
+  target = entry;
+  target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
+  keys_[way] = key;
+  stamps_[way] = ++clock_;
+  ++resident_[(key & 3) - 1];
+  ++stats_.fills;
+  return target;
+}
+
+[[gnu::always_inline]] inline TlbEntry& Tlb::occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  link(way, entry.pcid);
+  return store(way, entry, key);
+}
+
+[[gnu::always_inline]] inline TlbEntry& Tlb::replace(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  --resident_[(keys_[way] & 3) - 1];
+  if (entries_[way].pcid != entry.pcid) {
+    unlink(way);
+    link(way, entry.pcid);
+  }
+  return store(way, entry, key);
+}
+
+TlbEntry& Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  return keys_[way] != 0 ? replace(way, entry, key) : occupy(way, entry, key);
+}
+
 void Tlb::remove(std::size_t way) {
+  --resident_[(keys_[way] & 3) - 1];
   unlink(way);
-  --resident_[size_index(entries_[way].shift)];
   entries_[way].shift = 0;
   keys_[way] = 0;
   stamps_[way] = 0;
   ++stats_.invalidations;
 }
 
-[[gnu::always_inline]] inline void Tlb::fill(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
-  // The key says what the way held, so the old entry is written over without being read
-  // (but for its PCID, to leave that PCID's list).
-  if (keys_[way] != 0) {
-    --resident_[(keys_[way] & 3) - 1];
-    unlink(way);
+std::size_t Tlb::find_in_set_of_any_size(std::uint64_t key, std::size_t first, std::uint16_t pcid) const {
+  for (std::size_t way = first; way != first + ways_; ++way) {
+    if (keys_[way] == key && matches(entries_[way], pcid)) return way;
   }
-  TlbEntry& target = entries_[way];
-  target = entry;
-  link(way, entry.pcid);
-  target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
-  keys_[way] = key;
-  stamps_[way] = ++clock_;
-  ++resident_[(key & 3) - 1];
-  ++stats_.fills;
+  return kNone;
 }
 
-void Tlb::insert(const TlbEntry& entry) {
+TlbEntry& Tlb::insert(const TlbEntry& entry) {
   // A lookup of this page would hit the way replaced: a refill replaces it.
   const std::uint64_t key = key_of(entry.tag, size_index(entry.shift));
   const std::size_t set = first_way(entry.tag);
   for (std::size_t way = set; way != set + ways_; ++way) {
-    if (keys_[way] == key && (entries_[way].pcid == entry.pcid || entries_[way].has(TlbEntry::kGlobal))) {
-      fill(way, entry, key);
-      return;
-    }
+    if (keys_[way] == key && matches(entries_[way], entry.pcid)) return fill(way, entry, key);
   }
-  insert_absent(entry);
+  return insert_absent(entry);
 }
 
-void Tlb::insert_absent(const TlbEntry& entry) {
+TlbEntry& Tlb::insert_absent(const TlbEntry& entry) {
+  if (ways_ == 4) return insert_absent_in_set<4>(entry);
+  if (ways_ == 8) return insert_absent_in_set<8>(entry);
+  return insert_absent_in_set<0>(entry);
+}
+
+template <unsigned ways>
+TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
   // The first empty way, or the way with the oldest stamp (least recently used for LRU,
   // first filled for FIFO). Empty ways have stamp 0 and every filled way a later one, so
   // the first way with the smallest stamp is exactly that choice. Which way is oldest is
   // not predictable, so the search is written for conditional moves: a tournament for 4
   // and 8 ways, otherwise two interleaved halves (even and odd ways) to halve the chain
   // of dependent comparisons.
-  const std::size_t set = first_way(entry.tag);
+  const std::size_t set = ways != 0 ? static_cast<std::size_t>(entry.tag & set_mask_) * ways : first_way(entry.tag);
   const std::uint64_t* const stamps = &stamps_[set];
-  if (ways_ == 4 || ways_ == 8) {
-    const Candidate oldest = ways_ == 4 ? oldest_way<4>(stamps, 0) : oldest_way<8>(stamps, 0);
-    std::size_t slot = set + oldest.way;
-    if (oldest.stamp != 0) {
-      if (replacement_ == TlbReplacement::kRandom) slot = set + random_.uniform_below(ways_);
-      ++stats_.evictions;
+  Candidate oldest;
+  if constexpr (ways != 0) {
+    oldest = oldest_way<ways>(stamps, 0);
+  } else {
+    std::size_t even = 0;
+    std::size_t odd = 1;
+    std::uint64_t even_stamp = stamps[0];
+    std::uint64_t odd_stamp = ways_ > 1 ? stamps[1] : ~std::uint64_t{0};
+    std::size_t way = 2;
+    for (; way + 1 < ways_; way += 2) {
+      const std::uint64_t stamp0 = stamps[way];
+      const std::uint64_t stamp1 = stamps[way + 1];
+      const bool older0 = stamp0 < even_stamp;
+      const bool older1 = stamp1 < odd_stamp;
+      even_stamp = older0 ? stamp0 : even_stamp;
+      even = older0 ? way : even;
+      odd_stamp = older1 ? stamp1 : odd_stamp;
+      odd = older1 ? way + 1 : odd;
     }
-    fill(slot, entry, key_of(entry.tag, size_index(entry.shift)));
-    return;
+    if (way < ways_) {
+      const bool older = stamps[way] < even_stamp;
+      even_stamp = older ? stamps[way] : even_stamp;
+      even = older ? way : even;
+    }
+    // Stamps are distinct except the zeros of empty ways; on a tie the lower way comes first.
+    const bool take_odd = odd_stamp < even_stamp || (odd_stamp == even_stamp && odd < even);
+    oldest = take_odd ? Candidate{odd_stamp, odd} : Candidate{even_stamp, even};
   }
-  std::size_t even = 0;
-  std::size_t odd = 1;
-  std::uint64_t even_stamp = stamps[0];
-  std::uint64_t odd_stamp = ways_ > 1 ? stamps[1] : ~std::uint64_t{0};
-  std::size_t way = 2;
-  for (; way + 1 < ways_; way += 2) {
-    const std::uint64_t stamp0 = stamps[way];
-    const std::uint64_t stamp1 = stamps[way + 1];
-    const bool older0 = stamp0 < even_stamp;
-    const bool older1 = stamp1 < odd_stamp;
-    even_stamp = older0 ? stamp0 : even_stamp;
-    even = older0 ? way : even;
-    odd_stamp = older1 ? stamp1 : odd_stamp;
-    odd = older1 ? way + 1 : odd;
-  }
-  if (way < ways_) {
-    const bool older = stamps[way] < even_stamp;
-    even_stamp = older ? stamps[way] : even_stamp;
-    even = older ? way : even;
-  }
-  // Stamps are distinct except the zeros of empty ways; on a tie the lower way comes first.
-  const bool take_odd = odd_stamp < even_stamp || (odd_stamp == even_stamp && odd < even);
-  std::size_t slot = set + (take_odd ? odd : even);
-  if ((take_odd ? odd_stamp : even_stamp) != 0) {
-    if (replacement_ == TlbReplacement::kRandom) slot = set + random_.uniform_below(ways_);
+  const std::size_t slot = set + oldest.way;
+  // A way is empty exactly when its stamp is 0, so a nonzero oldest stamp means a full
+  // set: the fill evicts.
+  if (oldest.stamp != 0) {
+    if (replacement_ == TlbReplacement::kRandom) [[unlikely]] return evict_at_random(set, entry);
     ++stats_.evictions;
+    return replace(slot, entry, key_of(entry.tag, size_index(entry.shift)));
   }
-  fill(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+  return occupy(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+}
+
+// Out of line, so that the common fills make no call and need no registers saved.
+[[gnu::noinline]] TlbEntry& Tlb::evict_at_random(std::size_t set, const TlbEntry& entry) {
+  const std::size_t slot = set + random_.uniform_below(ways_);
+  ++stats_.evictions;
+  return replace(slot, entry, key_of(entry.tag, size_index(entry.shift)));
 }
 
 void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global) {

@@ -116,6 +116,8 @@ class Mmu {
   /// allowed_accesses() worked out from the rules, for the flags' index into the table.
   std::uint8_t allowed_accesses_by_rule(std::uint8_t flags) const;
   void fill_allowed_table();
+  /// The flags of the TLB entry a one-pass walk makes (a read leaves D as it found it).
+  std::uint8_t flags_of(const QuickWalk& walk) const;
   Translation retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
                         sim::Tick latency);
   Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);

@@ -95,11 +95,12 @@ class Tlb {
     return &entries_[way];
   }
 
-  /// Fills an entry (replacing one for the same page and PCID if present).
-  void insert(const TlbEntry& entry);
+  /// Fills an entry (replacing one for the same page and PCID if present). Returns the
+  /// entry as filled, with its host_delta set.
+  TlbEntry& insert(const TlbEntry& entry);
   /// insert() when a lookup of the entry's page under its PCID has just missed (and the
   /// TLB has not changed since): skips the search for an entry to replace.
-  void insert_absent(const TlbEntry& entry);
+  TlbEntry& insert_absent(const TlbEntry& entry);
   /// Removes the entries for `address` under `pcid`, and the global ones for it when
   /// `include_global` (invlpg does; an individual-address INVPCID does not).
   void invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global = true);
@@ -127,23 +128,52 @@ class Tlb {
   static constexpr unsigned kSizes = 3;
   static constexpr unsigned kShifts[kSizes] = {12, 21, 30};
   static constexpr std::size_t kNone = ~std::size_t{0};
-  static unsigned size_index(unsigned shift) { return shift == 12 ? 0 : shift == 21 ? 1 : 2; }
+  /// 0, 1 and 2 for the shifts 12, 21 and 30 (whose eighths, rounded down, are 1, 2 and 3).
+  static unsigned size_index(unsigned shift) { return (shift >> 3) - 1; }
   /// What a way holds, in one word: the tag and the page size (0 for an empty way).
   static std::uint64_t key_of(std::uint64_t tag, unsigned size) { return (tag << 2) | (size + 1); }
   std::size_t first_way(std::uint64_t tag) const { return static_cast<std::size_t>(tag & set_mask_) * ways_; }
   /// The way holding a match for `address` at the page size with index `size`, or kNone.
   /// The keys of a set share a cache line or two; an entry is read only on a key match.
+  /// The common 4- and 8-way sets compare their keys unrolled.
   std::size_t find(VirtAddr address, std::uint16_t pcid, unsigned size) const {
     const std::uint64_t tag = address >> kShifts[size];
     const std::uint64_t key = key_of(tag, size);
-    std::size_t way = first_way(tag);
-    for (const std::size_t end = way + ways_; way != end; ++way) {
-      if (keys_[way] == key && (entries_[way].pcid == pcid || entries_[way].has(TlbEntry::kGlobal))) return way;
+    if (ways_ == 4) return find_in_set<4>(key, (tag & set_mask_) * 4, pcid);
+    if (ways_ == 8) return find_in_set<8>(key, (tag & set_mask_) * 8, pcid);
+    return find_in_set_of_any_size(key, first_way(tag), pcid);
+  }
+  template <unsigned ways>
+  std::size_t find_in_set(std::uint64_t key, std::size_t first, std::uint16_t pcid) const {
+    const std::uint64_t* const keys = &keys_[first];
+#pragma GCC unroll 8
+    for (unsigned way = 0; way < ways; ++way) {
+      if (keys[way] == key && matches(entries_[first + way], pcid)) return first + way;
     }
     return kNone;
   }
+  std::size_t find_in_set_of_any_size(std::uint64_t key, std::size_t first, std::uint16_t pcid) const;
+  static bool matches(const TlbEntry& entry, std::uint16_t pcid) {
+    return entry.pcid == pcid || entry.has(TlbEntry::kGlobal);
+  }
+  /// insert_absent() for a set of `ways` ways (0: any number).
+  template <unsigned ways>
+  TlbEntry& insert_absent_in_set(const TlbEntry& entry);
+  /// The end of an insert_absent() into the full set starting at way `set`, under random
+  /// replacement.
+  TlbEntry& evict_at_random(std::size_t set, const TlbEntry& entry);
+  /// Fills `way` with `entry`, whose key is `key`, whether or not the way holds an entry.
+  TlbEntry& fill(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// Fills the empty `way`.
+  TlbEntry& occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// Fills `way`, which holds an entry: the old one leaves the counts, and its PCID's list
+  /// unless the new entry has the same PCID (a list's order does not matter, so the way
+  /// keeps its place, which saves an unlink and a link on most evictions).
+  TlbEntry& replace(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// What every fill does once the way is on the right PCID list: the entry, its key and
+  /// stamp, the counts.
+  TlbEntry& store(std::size_t way, const TlbEntry& entry, std::uint64_t key);
   void remove(std::size_t way);
-  void fill(std::size_t way, const TlbEntry& entry, std::uint64_t key);
   /// The ways of each PCID form a doubly linked list (through the two arrays below), so
   /// that flushing one PCID visits its own entries only: with thousands of address spaces
   /// sharing a TLB, a scan of every way on each CR3 load would dominate.

@@ -214,6 +214,57 @@ TEST_CASE("a TLB miss costs the page walk and the second-level lookup on top of 
   CHECK(miss - hit == 4 * 7 * kNs + 3 * kNs);
 }
 
+TEST_CASE("an access that misses the TLB moves its bytes and costs a hit plus the walk, at every size") {
+  MachineConfig config = test::small_machine();
+  config.cpu.mmu.walk_latency_per_level = 7 * kNs;
+  config.cpu.mmu.stlb_hit_latency = 3 * kNs;
+  config.cpu.memory_access_cycles = 2;
+  BareMetal hw(config);
+  Paging paging(hw.machine());
+  mmu::PhysicalMemory& memory = hw.machine().memory();
+  const std::size_t sizes[] = {1, 2, 4, 8, 3, 16, 24};
+  std::vector<mmu::PhysAddr> load_frames;
+  std::vector<mmu::PhysAddr> store_frames;
+  // Each access goes to a page of its own, so each one misses; the data sits mid-page.
+  for (std::size_t i = 0; i < std::size(sizes); ++i) {
+    load_frames.push_back(paging.map(kBase + 2 * i * kPage));
+    store_frames.push_back(paging.map(kBase + (2 * i + 1) * kPage));
+    for (std::size_t b = 0; b < sizes[i]; ++b) {
+      memory.write<std::uint8_t>(load_frames[i] + 0x80 + b, static_cast<std::uint8_t>(0x10 * i + b + 1));
+    }
+  }
+  std::vector<std::vector<std::uint8_t>> loaded(std::size(sizes));
+  std::vector<sim::Tick> load_time(std::size(sizes)), store_time(std::size(sizes));
+  hw.run_on(0, [&] {
+    cpu::Cpu& c = hw.cpu();
+    paging.enable(c);
+    for (std::size_t i = 0; i < std::size(sizes); ++i) {
+      loaded[i].assign(sizes[i], 0);
+      sim::Tick t = c.now();
+      c.read_memory(kBase + 2 * i * kPage + 0x80, loaded[i].data(), sizes[i]);
+      load_time[i] = c.now() - t;
+      std::vector<std::uint8_t> out(sizes[i]);
+      for (std::size_t b = 0; b < sizes[i]; ++b) out[b] = static_cast<std::uint8_t>(0xA0 + b);
+      t = c.now();
+      c.write_memory(kBase + (2 * i + 1) * kPage + 0x80, out.data(), sizes[i]);
+      store_time[i] = c.now() - t;
+    }
+  });
+  hw.engine.run();
+  for (std::size_t i = 0; i < std::size(sizes); ++i) {
+    INFO(sizes[i] << " bytes");
+    const sim::Tick hit = 2 * 500 * ((sizes[i] + 7) / 8);  // memory_access_cycles per 8 bytes
+    CHECK(load_time[i] == hit + 4 * 7 * kNs + 3 * kNs);
+    CHECK(store_time[i] == hit + 4 * 7 * kNs + 3 * kNs);
+    for (std::size_t b = 0; b < sizes[i]; ++b) {
+      CHECK(loaded[i][b] == 0x10 * i + b + 1);
+      CHECK(memory.read<std::uint8_t>(store_frames[i] + 0x80 + b) == 0xA0 + b);
+    }
+    CHECK(memory.read<std::uint8_t>(store_frames[i] + 0x80 + sizes[i]) == 0);  // nothing beyond
+  }
+  CHECK(hw.cpu().mmu().stats().walks == 2 * std::size(sizes));
+}
+
 TEST_CASE("an instruction fetch from a no-execute page raises #PF with the I/D bit") {
   BareMetal hw;
   Paging paging(hw.machine());

@@ -3,11 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "ossim/mmu/frame_allocator.hpp"
 #include "ossim/mmu/mmu.hpp"
 #include "ossim/mmu/page_table.hpp"
+#include "ossim/mmu/page_walker.hpp"
 #include "ossim/mmu/physical_memory.hpp"
 #include "ossim/mmu/pte.hpp"
 #include "ossim/sim/random.hpp"
@@ -419,4 +422,94 @@ TEST_CASE("a write to a clean global page under another PCID walks once, then hi
   CHECK(m.write(0x1000).latency == 0);
   CHECK(m.walks() == 2);
   CHECK(m.mmu.dtlb().occupancy() == 1);
+}
+
+// A TLB miss whose walk needs no A or D bit set takes a one-pass walk and builds the entry
+// straight from the bits read; anything else (a fault, a large page, a bit to set) takes
+// the level-by-level walk. Both must be the same hardware: each miss below is checked
+// against PageWalker::walk on an identical copy of memory, first (A bits to set) and
+// again (the one-pass case where it applies).
+TEST_CASE("every TLB miss translates and fills as the level-by-level walk says, whichever walk serves it") {
+  Machine m;
+  PhysicalMemory reference_memory{16 * kMiB};
+  FrameAllocator reference_frames{reference_memory, 1};
+  PageTable reference_table{reference_memory, reference_frames};
+  PageWalker reference{reference_memory};
+  const pte::Entry kinds[] = {pte::kWritable | pte::kUser,
+                              pte::kUser,
+                              pte::kWritable,
+                              pte::kWritable | pte::kUser | pte::kNoExecute,
+                              pte::kWritable | pte::kUser | pte::kGlobal,
+                              pte::kUser | pte::kGlobal,
+                              0};
+  std::vector<VirtAddr> addresses;
+  for (PageTable* table : {&m.table, &reference_table}) {
+    for (unsigned i = 0; i < std::size(kinds); ++i) {
+      REQUIRE(table->map(0x40'0000 + i * 0x1000, 0x20'0000 + i * 0x1000, PageSize::k4K, kinds[i]));
+    }
+    REQUIRE(table->map(0x80'0000, 0xA0'0000, PageSize::k2M, pte::kWritable | pte::kUser));
+    REQUIRE(table->map(k1G, 2 * k1G, PageSize::k1G, pte::kUser));
+    // A frame beyond RAM: translates, but has no host bytes.
+    REQUIRE(table->map(0x60'0000, 64 * kMiB, PageSize::k4K, pte::kWritable | pte::kUser));
+  }
+  REQUIRE(m.table.root() == reference_table.root());
+  for (unsigned i = 0; i < std::size(kinds); ++i) addresses.push_back(0x40'0000 + i * 0x1000 + 0x123);
+  addresses.push_back(0x81'2345);           // 2 MiB page
+  addresses.push_back(k1G + 0x1234'5678);   // 1 GiB page
+  addresses.push_back(0x60'0010);           // outside RAM
+  addresses.push_back(0x7000'0000'0000);    // not mapped
+
+  const auto check_miss = [&](VirtAddr va, AccessType type, bool user, const PagingMode& mode) {
+    m.mmu.flush_all(true);
+    const std::uint64_t walks = m.walks();
+    const Translation t = m.mmu.translate(va, type, user);
+    const WalkResult walk = reference.walk(reference_table.root(), va, type, user, mode);
+    INFO("va " << va << " access " << static_cast<int>(type) << " user " << user << " wp " << mode.write_protect
+               << " smep " << mode.smep << " pge " << mode.global_pages);
+    REQUIRE(t.ok == walk.ok);
+    CHECK(m.walks() == walks + 1);
+    CHECK(t.latency == kStlbHit + walk.entries_read * kWalkLevel);
+    Tlb& l1 = type == kFetch ? m.mmu.itlb() : m.mmu.dtlb();
+    if (!walk.ok) {
+      CHECK(t.error_code == walk.error_code);
+      CHECK(l1.occupancy() == 0);
+    } else {
+      CHECK(t.address == walk.page_base + (va & (page_bytes(walk.page_size) - 1)));
+      CHECK((t.host != nullptr) == m.memory.contains(walk.page_base, page_bytes(walk.page_size)));
+      if (t.host != nullptr) CHECK(t.host == m.memory.host(t.address));
+      for (Tlb* tlb : {&l1, m.mmu.stlb()}) {
+        const TlbEntry* entry = tlb->lookup(va, m.mmu.pcid());
+        REQUIRE(entry != nullptr);
+        CHECK(entry->page_base == walk.page_base);
+        CHECK(entry->size() == walk.page_size);
+        CHECK(entry->has(TlbEntry::kWritable) == walk.permissions.writable);
+        CHECK(entry->has(TlbEntry::kUser) == walk.permissions.user);
+        CHECK(entry->has(TlbEntry::kExecutable) == walk.permissions.executable);
+        CHECK(entry->has(TlbEntry::kGlobal) == walk.global);
+        CHECK(entry->has(TlbEntry::kDirty) == walk.dirty);
+      }
+    }
+    // The same bits were set (A, and D for a write), or none.
+    const std::size_t table_bytes = 16 * kMiB;
+    for (PhysAddr at = 0; at < table_bytes; at += kPageBytes) {
+      if ((m.memory.frame(frame_of(at)).flags & Frame::kPageTable) == 0) continue;
+      REQUIRE(std::memcmp(m.memory.host(at), reference_memory.host(at), kPageBytes) == 0);
+    }
+  };
+  for (const bool write_protect : {true, false}) {
+    for (const bool smep : {false, true}) {
+      for (const bool global_pages : {true, false}) {
+        const PagingMode mode{write_protect, global_pages, smep, false};
+        m.mmu.set_mode(mode, false);
+        for (const VirtAddr va : addresses) {
+          for (const AccessType type : {kRead, kFetch, kWrite}) {
+            for (const bool user : {kUserMode, kSupervisor}) {
+              check_miss(va, type, user, mode);
+              check_miss(va, type, user, mode);
+            }
+          }
+        }
+      }
+    }
+  }
 }
