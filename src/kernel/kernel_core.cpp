@@ -95,7 +95,8 @@ KernelCore::~KernelCore() {
 
 const cpu::Cpu* KernelCore::running_cpu() {
   sim::FiberRuntime& fibers = engine().fibers();
-  if (fibers.on_host()) return nullptr;
+  // An event's handler runs on no CPU, even when a CPU fires it on its own fiber.
+  if (fibers.on_host() || engine().firing_on_fiber()) return nullptr;
   for (unsigned i = 0; i < machine_.cpu_count(); ++i) {
     cpu::Cpu& cpu = machine_.cpu(i);
     if (cpu.current() != nullptr && &cpu.current()->fiber() == &fibers.running()) return &cpu;

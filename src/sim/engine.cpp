@@ -49,6 +49,11 @@ bool Engine::run_ahead_to(Event& resume, Tick until) {
         return true;
       }
       if (next.fire_context() == FireContext::kHostOnly) break;
+      firing_on_fiber_ = true;
+      struct Done {
+        bool& flag;
+        ~Done() { flag = false; }
+      } done{firing_on_fiber_};  // also when the handler throws
       fire_next();
     }
   }

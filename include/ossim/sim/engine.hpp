@@ -74,6 +74,9 @@ class Engine {
   /// `until` is in progress (step() fires exactly one event, never more).
   /// Precondition: !resume.scheduled().
   bool run_ahead_to(Event& resume, Tick until);
+  /// Whether an event's handler is running on a fiber, fired by run_ahead_to(). Such a
+  /// handler runs as if on the host: code asking which CPU it runs on must get none.
+  bool firing_on_fiber() const { return firing_on_fiber_; }
 
   std::uint64_t seed() const { return seed_; }
   /// The random stream of a named component: same seed and name, same numbers.
@@ -88,6 +91,7 @@ class Engine {
   std::uint64_t seed_;
   std::uint64_t events_fired_ = 0;
   bool stop_requested_ = false;
+  bool firing_on_fiber_ = false;
   // While run() or run_until() is in progress: the time it may run to.
   bool running_ = false;
   Tick run_limit_ = 0;

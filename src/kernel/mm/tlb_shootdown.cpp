@@ -85,8 +85,7 @@ void TlbShootdown::serve(cpu::Cpu& cpu) {
   target.queued.clear();
 }
 
-cpu::Cpu& TlbShootdown::complete(cpu::Cpu& cpu) {
-  if (cpus_[cpu.id()].outstanding == 0) [[likely]] return cpu;
+cpu::Cpu& TlbShootdown::wait_for_acknowledgements(cpu::Cpu& cpu) {
   ++kernel_.stats().tlb_shootdowns;
   cpu::Cpu* self = &cpu;
   for (;;) {

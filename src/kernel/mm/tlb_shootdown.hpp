@@ -69,7 +69,10 @@ class TlbShootdown {
   /// frees the frames held back. Called before returning to user mode, before switching
   /// away, and in exit before the task can be reaped. Returns the CPU the caller is on
   /// afterwards (the same: the kernel is not preemptible).
-  cpu::Cpu& complete(cpu::Cpu& cpu);
+  cpu::Cpu& complete(cpu::Cpu& cpu) {
+    if (cpus_[cpu.id()].outstanding == 0) [[likely]] return cpu;
+    return wait_for_acknowledgements(cpu);
+  }
   /// The IPI's work on the target: invalidates what was requested of it and acknowledges.
   void serve(cpu::Cpu& cpu);
   /// Before `cpu` loads `mm`'s PCID: invalidates it if a shootdown skipped this CPU.
@@ -98,6 +101,8 @@ class TlbShootdown {
     std::uint64_t received = 0;
   };
 
+  /// complete() when `cpu` has requests outstanding.
+  cpu::Cpu& wait_for_acknowledgements(cpu::Cpu& cpu);
   /// Adds `page` (or the whole PCID) to the request from `from` queued on `to`; returns
   /// false if it joined a request that is already on its way.
   bool enqueue(unsigned from, unsigned to, std::uint16_t pcid, std::optional<mmu::VirtAddr> page);

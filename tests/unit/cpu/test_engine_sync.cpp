@@ -47,7 +47,9 @@ struct Rig {
       const sim::Tick after = plan[i].follow_up_after;
       timers.push_back(std::make_unique<sim::CallbackEvent>(
           [this, &log, name, &follow_up, after] {
-            log.add(name, hw.engine.now());
+            // A handler runs as if on the host, whoever fires it.
+            const bool as_on_host = hw.engine.fibers().on_host() || hw.engine.firing_on_fiber();
+            log.add(as_on_host ? name : name + " (on a CPU!)", hw.engine.now());
             hw.engine.schedule(follow_up, hw.engine.now() + after);
           },
           "timer"));
