@@ -42,6 +42,31 @@ Result<std::shared_ptr<File>> file_of(SyscallCall& call, std::uint64_t fd_argume
   return file;
 }
 
+/// The file an fd names, held for one read or write (Linux's fdget). A task whose fd
+/// table is its own is the only one that could close the fd, and it is busy in this call,
+/// so the table's reference is borrowed; with a table shared (CLONE_FILES) another thread
+/// could close it meanwhile, and the call holds a reference of its own. Borrowing spares
+/// the two atomic reference-count updates of a shared_ptr copy on every call.
+class FileRef {
+ public:
+  File* operator->() const { return file_; }
+
+ private:
+  friend Result<FileRef> borrow_file(SyscallCall& call, std::uint64_t fd_argument);
+  File* file_ = nullptr;
+  std::shared_ptr<File> held_;
+};
+
+Result<FileRef> borrow_file(SyscallCall& call, std::uint64_t fd_argument) {
+  const std::shared_ptr<FileTable>& files = call.task.files;
+  const std::shared_ptr<File>* slot = files ? files->slot(static_cast<int>(fd_argument)) : nullptr;
+  if (slot == nullptr || !*slot) return Errno::kEBADF;
+  FileRef ref;
+  ref.file_ = slot->get();
+  if (files.use_count() > 1) ref.held_ = *slot;
+  return ref;
+}
+
 /// The directory a *at() call starts from: the cwd for kAtFdCwd or a relative path.
 Result<std::shared_ptr<Inode>> start_of(SyscallCall& call, int dirfd, const std::string& path) {
   if (!path.empty() && path.front() == '/') return call.task.fs->root;
@@ -78,7 +103,7 @@ SyscallResult sys_close(SyscallCall& call) {
 }
 
 SyscallResult sys_read(SyscallCall& call) {
-  std::shared_ptr<File> file = OSSIM_TRY(file_of(call, call.args[0]));
+  const FileRef file = OSSIM_TRY(borrow_file(call, call.args[0]));
   if (!file->readable()) return Errno::kEBADF;
   const mmu::VirtAddr buffer = call.args[1];
   const std::uint64_t count = std::min(call.args[2], kMaxIo);
@@ -107,7 +132,7 @@ SyscallResult sys_read(SyscallCall& call) {
 }
 
 SyscallResult sys_write(SyscallCall& call) {
-  std::shared_ptr<File> file = OSSIM_TRY(file_of(call, call.args[0]));
+  const FileRef file = OSSIM_TRY(borrow_file(call, call.args[0]));
   if (!file->writable()) return Errno::kEBADF;
   const mmu::VirtAddr buffer = call.args[1];
   const std::uint64_t count = std::min(call.args[2], kMaxIo);

@@ -3,8 +3,8 @@
 namespace ossim::kernel {
 
 std::shared_ptr<File> FileTable::get(int fd) const {
-  if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return nullptr;
-  return slots_[static_cast<std::size_t>(fd)].file;
+  const std::shared_ptr<File>* file = slot(fd);
+  return file != nullptr ? *file : nullptr;
 }
 
 Result<int> FileTable::install(std::shared_ptr<File> file, bool close_on_exec, int minimum) {

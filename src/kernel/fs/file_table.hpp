@@ -18,6 +18,12 @@ class FileTable {
   static constexpr int kMaxFds = 1024;
 
   std::shared_ptr<File> get(int fd) const;
+  /// The table's own reference to what `fd` names (empty when nothing), or nullptr for an
+  /// fd out of range. Valid until the table changes.
+  const std::shared_ptr<File>* slot(int fd) const {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return nullptr;
+    return &slots_[static_cast<std::size_t>(fd)].file;
+  }
   /// Installs at the lowest free fd >= `minimum`; EMFILE when none is free.
   Result<int> install(std::shared_ptr<File> file, bool close_on_exec = false, int minimum = 0);
   /// Installs at exactly `fd`, closing what was there (dup2).

@@ -329,3 +329,31 @@ TEST_CASE("a child forked by one thread can be reaped by another thread of the p
   CHECK(sys::exit_code(status) == 13);
   CHECK(child_ppid == process);  // the process's pid, not the forking thread's tid
 }
+
+TEST_CASE("a read blocked on a pipe goes on when another thread closes its fd", "[kernel][threads]") {
+  // As on Linux, the call holds the open file: the other thread's close() removes the fd,
+  // not the file under the read.
+  KernelFixture f;
+  std::int64_t got = -1;
+  char byte = 0;
+  int close_result = -1;
+  f.run([&](user::Process& init) {
+    init.fork([&](user::Process& self) {
+      int data[2];
+      REQUIRE(self.pipe(data) == 0);
+      self.spawn_thread([&](user::Process& thread) {
+        thread.nanosleep(100 * sim::kMicrosecond);  // the reader is blocked by now
+        close_result = thread.close(data[0]);
+        thread.write(data[1], "y");
+        return 0;
+      });
+      got = self.read(data[0], std::span<char>(&byte, 1));
+      self.nanosleep(sim::kMillisecond);
+      return 0;
+    });
+    return 0;
+  });
+  CHECK(close_result == 0);
+  CHECK(got == 1);
+  CHECK(byte == 'y');
+}
