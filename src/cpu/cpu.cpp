@@ -14,9 +14,9 @@ namespace ossim::cpu {
 
 namespace {
 
-/// Moves an access's `bytes` bytes between the caller's `data` and RAM at `host`.
-template <std::size_t bytes>
-void move_bytes(std::byte* host, void* data, mmu::AccessType type) {
+/// Moves an access's `bytes` bytes between the caller's `data` and RAM at `host`. Inline,
+/// so that a constant size becomes one move.
+inline void move_bytes(std::byte* host, void* data, std::size_t bytes, mmu::AccessType type) {
   if (type == mmu::AccessType::kWrite) {
     std::memcpy(host, data, bytes);
   } else {
@@ -263,16 +263,11 @@ bool Cpu::access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void*
   if (t.host != nullptr) [[likely]] {
     // Nearly every access is of 1, 2, 4 or 8 bytes: each is one move, not a memcpy call.
     switch (bytes) {
-      case 1: move_bytes<1>(t.host, data, type); break;
-      case 2: move_bytes<2>(t.host, data, type); break;
-      case 4: move_bytes<4>(t.host, data, type); break;
-      case 8: move_bytes<8>(t.host, data, type); break;
-      default:
-        if (type == mmu::AccessType::kWrite) {
-          std::memcpy(t.host, data, bytes);
-        } else {
-          std::memcpy(data, t.host, bytes);
-        }
+      case 1: move_bytes(t.host, data, 1, type); break;
+      case 2: move_bytes(t.host, data, 2, type); break;
+      case 4: move_bytes(t.host, data, 4, type); break;
+      case 8: move_bytes(t.host, data, 8, type); break;
+      default: move_bytes(t.host, data, bytes, type); break;
     }
     if (bytes != 0 && bytes <= 8) {
       advance_by(one_access_);

@@ -2,6 +2,23 @@
 
 namespace ossim::sim {
 
+namespace {
+
+/// Sets a flag for the length of a scope, and clears it on the way out (also when an
+/// event's handler throws).
+class FlagScope {
+ public:
+  explicit FlagScope(bool& flag) : flag_(flag) { flag_ = true; }
+  FlagScope(const FlagScope&) = delete;
+  FlagScope& operator=(const FlagScope&) = delete;
+  ~FlagScope() { flag_ = false; }
+
+ private:
+  bool& flag_;
+};
+
+}  // namespace
+
 Engine::Engine(const EngineConfig& config)
     : seed_(config.seed), fibers_(config.fiber_stack_bytes, config.fiber_guard_pages) {}
 
@@ -24,12 +41,8 @@ void Engine::run() { run_until(kTickNever); }
 
 void Engine::run_until(Tick limit) {
   stop_requested_ = false;
-  running_ = true;
   run_limit_ = limit;
-  struct NotRunning {
-    bool& running;
-    ~NotRunning() { running = false; }
-  } not_running{running_};  // also when an event throws
+  const FlagScope running(running_);
   while (!stop_requested_ && !queue_.empty() && queue_.next_time() <= limit) fire_next();
   if (!stop_requested_ && limit != kTickNever && limit > now_) now_ = limit;
 }
@@ -39,21 +52,14 @@ bool Engine::run_ahead_to(Event& resume, Tick until) {
   const std::uint64_t sequence = queue_.reserve_sequence();
   if (running_ && until <= run_limit_) {
     while (!stop_requested_) {
-      if (queue_.empty()) {
+      // Whether `resume`'s turn has come: nothing pending, or the next event after it.
+      const Event* next = queue_.empty() ? nullptr : &queue_.peek();
+      if (next == nullptr || next->when_ > until || (next->when_ == until && next->sequence_ > sequence)) {
         now_ = until;
         return true;
       }
-      const Event& next = queue_.peek();
-      if (next.when_ > until || (next.when_ == until && next.sequence_ > sequence)) {
-        now_ = until;
-        return true;
-      }
-      if (next.fire_context() == FireContext::kHostOnly) break;
-      firing_on_fiber_ = true;
-      struct Done {
-        bool& flag;
-        ~Done() { flag = false; }
-      } done{firing_on_fiber_};  // also when the handler throws
+      if (next->fire_context() == FireContext::kHostOnly) break;
+      const FlagScope on_fiber(firing_on_fiber_);
       fire_next();
     }
   }
