@@ -184,7 +184,7 @@ void hold_model(benchmark::State& state, kernel::CostModel costs) {
 }
 
 void BM_HoldModel(benchmark::State& state) { hold_model(state, kernel::CostModel{}); }
-BENCHMARK(BM_HoldModel)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10);
+BENCHMARK(BM_HoldModel)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10);
 
 void BM_HoldModelIdealCosts(benchmark::State& state) { hold_model(state, kernel::CostModel::ideal()); }
 BENCHMARK(BM_HoldModelIdealCosts)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10);

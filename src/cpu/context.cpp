@@ -9,12 +9,16 @@ namespace ossim::cpu {
 
 Context::Context(sim::FiberRuntime& fibers, std::function<void()> body, const char* name)
     : fiber_(fibers.create(
-          [body = std::move(body)] {
+          [this, body = std::move(body)] {
             try {
               body();
             } catch (const CpuShutdown&) {
               // The CPU under this context shut down: the context ends here.
             }
+            // Ended on a CPU rather than after handing it to another context (Cpu::exit_to):
+            // that CPU now has nothing to run. Done here, on the way out, because the fiber
+            // that regains control need not be the one that resumed this context.
+            if (cpu_ != nullptr) cpu_->release_ended_context();
           },
           name)) {}
 

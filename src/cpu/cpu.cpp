@@ -47,7 +47,7 @@ Cpu::Cpu(unsigned id, sim::Engine& engine, mmu::PhysicalMemory& memory, dev::Loc
       interrupt_entry_cycles_(config.interrupt_entry_cycles),
       syscall_entry_cycles_(config.syscall_entry_cycles),
       fault_retry_limit_(std::max<std::uint32_t>(config.fault_retry_limit, 1)),
-      run_event_([this] { on_run_event(); }, "cpu.run", sim::FireContext::kHostOnly) {
+      run_event_(engine.fibers(), [this]() -> sim::Fiber& { return resume_current(); }, "cpu.run") {
   one_access_ = amount_of(access_cycles(8));
   apply_paging_controls();
 }
@@ -83,16 +83,15 @@ void Cpu::start(Context& context) {
   engine_.schedule(run_event_, clock_);
 }
 
-void Cpu::on_run_event() {
+sim::Fiber& Cpu::resume_current() {
   resumed_at_ = engine_.now();
-  engine_.fibers().switch_to(current_->fiber());
-  // Back on the host: the context yielded (run_event_ is scheduled again), halted, or its
-  // body ended (it finished, or the CPU shut down under it).
-  if (current_ != nullptr && current_->finished()) {
-    current_->cpu_ = nullptr;
-    current_ = nullptr;
-    if (state_ != CpuState::kShutdown) state_ = CpuState::kOff;
-  }
+  return current_->fiber();
+}
+
+void Cpu::release_ended_context() {
+  current_->cpu_ = nullptr;
+  current_ = nullptr;
+  if (state_ != CpuState::kShutdown) state_ = CpuState::kOff;
 }
 
 void Cpu::interrupt_requested() {
@@ -146,7 +145,7 @@ Cpu& Cpu::yield_to_engine() {
   }
   ++stats_.engine_syncs;
   Context& self = *current_;
-  engine_.fibers().switch_to(engine_.fibers().host());
+  engine_.yield_fiber();
   return self.cpu();
 }
 
@@ -400,7 +399,7 @@ Cpu& Cpu::compute_until(sim::Tick target) {
   state_ = CpuState::kComputing;
   ++stats_.engine_syncs;
   engine_.schedule(run_event_, target);
-  engine_.fibers().switch_to(engine_.fibers().host());
+  engine_.yield_fiber();
   Cpu& cpu = self.cpu();
   cpu.state_ = CpuState::kRunning;
   return cpu;
@@ -448,7 +447,7 @@ void Cpu::sleep_until_interrupt() {
   Context& self = *current_;
   state_ = CpuState::kHalted;
   halted_since_ = clock_;
-  engine_.fibers().switch_to(engine_.fibers().host());
+  engine_.yield_fiber();
   // Woken by an interrupt: take it before HLT returns.
   self.cpu().at_boundary();
 }

@@ -212,6 +212,27 @@ void PageTable::visit_absent(VirtAddr begin, VirtAddr end,
   });
 }
 
+void PageTable::prefetch_walk(VirtAddr address, unsigned level) const {
+  PhysAddr table = root_;
+  for (unsigned l = levels_; l > level; --l) {
+    const PhysAddr slot = table + index_at(address, l) * 8;
+    if (!memory_.contains(slot, sizeof(pte::Entry))) return;
+    const pte::Entry entry = memory_.read<pte::Entry>(slot);
+    if (!pte::present(entry)) return;
+    if ((entry & pte::kPageSize) != 0 && l <= 3) {
+      // A large page: no table below it, only the data.
+      if (level != 0) return;
+      const std::uint64_t page_mask = (std::uint64_t{1} << shift_of_level(l)) - 1;
+      const PhysAddr byte = (pte::address(entry) & ~page_mask) + (address & page_mask);
+      if (memory_.contains(byte)) __builtin_prefetch(memory_.host(byte), 1);
+      return;
+    }
+    table = pte::address(entry);
+  }
+  const PhysAddr target = table + (level == 0 ? address & (kPageBytes - 1) : index_at(address, level) * 8);
+  if (memory_.contains(target)) __builtin_prefetch(memory_.host(target), 1);
+}
+
 PhysAddr PageTable::leaf_slot(VirtAddr address) const {
   PhysAddr table = root_;
   for (unsigned level = levels_; level > 1; --level) {

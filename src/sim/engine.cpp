@@ -1,5 +1,7 @@
 #include "ossim/sim/engine.hpp"
 
+#include "ossim/sim/resume_fiber_event.hpp"
+
 namespace ossim::sim {
 
 namespace {
@@ -58,13 +60,28 @@ bool Engine::run_ahead_to(Event& resume, Tick until) {
         now_ = until;
         return true;
       }
-      if (next->fire_context() == FireContext::kHostOnly) break;
+      if (next->fire_context() != FireContext::kAny) break;
       const FlagScope on_fiber(firing_on_fiber_);
       fire_next();
     }
   }
   queue_.schedule_reserved(resume, until, sequence);
   return false;
+}
+
+void Engine::yield_fiber() {
+  // What the host's run_until() loop would do next once this fiber switched to it.
+  if (running_ && !stop_requested_ && !queue_.empty()) {
+    const Event& next = queue_.peek();
+    if (next.fire_context() == FireContext::kResumesFiber && next.when_ <= run_limit_) {
+      Event& event = queue_.pop();
+      now_ = event.when_;
+      ++events_fired_;
+      fibers_.switch_to(static_cast<ResumeFiberEvent&>(event).prepare());
+      return;
+    }
+  }
+  fibers_.switch_to(fibers_.host());
 }
 
 }  // namespace ossim::sim

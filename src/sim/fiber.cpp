@@ -132,6 +132,7 @@ void FiberRuntime::switch_to(Fiber& next) {
   Fiber* const self = running_;
   if (&next == self) return;
   assert(!next.finished_ && "switch to a finished fiber");
+  self->suspended_frame_ = __builtin_frame_address(0);
   handoff_from_ = self;
   running_ = &next;
   ++switches_;

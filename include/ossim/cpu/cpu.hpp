@@ -35,6 +35,7 @@
 #include "ossim/mmu/physical_memory.hpp"
 #include "ossim/sim/engine.hpp"
 #include "ossim/sim/event.hpp"
+#include "ossim/sim/resume_fiber_event.hpp"
 #include "ossim/sim/tick.hpp"
 
 namespace ossim::dev {
@@ -399,7 +400,13 @@ class Cpu final : public dev::InterruptTarget {
   /// What switch_to and exit_to share: loads `cr3` if given and makes `next` current;
   /// returns the context that was.
   Context& hand_over(Context& next, std::optional<std::uint64_t> cr3);
-  void on_run_event();
+  /// The run event's work, on whichever fiber fires it: the current context's fiber,
+  /// to be resumed.
+  sim::Fiber& resume_current();
+  /// The current context's body has ended without handing the CPU over (Context calls
+  /// this on its way out): the CPU is left with nothing to run.
+  void release_ended_context();
+  friend class Context;
 
   unsigned id_;
   sim::Engine& engine_;
@@ -429,7 +436,7 @@ class Cpu final : public dev::InterruptTarget {
   std::uint32_t syscall_entry_cycles_;
   std::uint32_t fault_retry_limit_;
 
-  sim::CallbackEvent run_event_;  // resumes the current context when the engine reaches clock_
+  sim::ResumeFiberEvent run_event_;  // resumes the current context when the engine reaches clock_
   CpuStats stats_;
   std::string shutdown_reason_;
 };

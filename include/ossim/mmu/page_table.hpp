@@ -41,6 +41,13 @@ class PageTable {
   PhysAddr root() const { return root_; }
   unsigned levels() const { return levels_; }
 
+  /// A hint to the host's caches for a walk of `address` that is about to happen:
+  /// fetches what the walk reads at `level` (the entry in that level's table, levels()
+  /// being the root's; 0: the byte at `address` itself) by reading the entries above it,
+  /// which the call for the level above should have brought in. Stops at an entry that is
+  /// not present. Changes nothing, simulated or counted.
+  void prefetch_walk(VirtAddr address, unsigned level) const;
+
   /// Maps the page of `size` at `address` to `page_base` with the leaf `flags` (kPresent is
   /// added, and kPageSize for large pages). Returns false, changing nothing, if an
   /// address is misaligned or non-canonical, the range is already mapped (in whole or in

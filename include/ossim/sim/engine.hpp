@@ -69,11 +69,17 @@ class Engine {
   /// (FireContext::kAny). Returns true when `resume`'s turn comes with none left before
   /// it: now() is `until` and `resume` is not scheduled, so the caller runs on as if
   /// resumed. Otherwise returns false with `resume` scheduled at `until`, ordered among
-  /// ties as if scheduled at the call, and the caller must yield: the next event is
-  /// host-only (another CPU's), stop() was called, or no run() or run_until() covering
-  /// `until` is in progress (step() fires exactly one event, never more).
+  /// ties as if scheduled at the call, and the caller must yield (yield_fiber): the next
+  /// event switches fibers (another CPU's), stop() was called, or no run() or run_until()
+  /// covering `until` is in progress (step() fires exactly one event, never more).
   /// Precondition: !resume.scheduled().
   bool run_ahead_to(Event& resume, Tick until);
+  /// Suspends the calling fiber (not the host) until an event or another fiber resumes
+  /// it. If the host would fire a ResumeFiberEvent next (a run() or run_until() is in
+  /// progress, stop() was not called, and it is due within the run's limit), the caller
+  /// fires it here by switching straight to its fiber; otherwise it switches to the host.
+  /// Either way events fire in the same order.
+  void yield_fiber();
   /// Whether an event's handler is running on a fiber, fired by run_ahead_to(). Such a
   /// handler runs as if on the host: code asking which CPU it runs on must get none.
   bool firing_on_fiber() const { return firing_on_fiber_; }

@@ -22,9 +22,11 @@ class Engine;
 
 /// Where an event's handler may run. Most handlers only change state and schedule other
 /// events, so a CPU's fiber that has run ahead to them may fire them on its own stack
-/// (Engine::fire_due_before). A handler that switches fibers (a CPU resuming the context
-/// it runs) must run on the host.
-enum class FireContext : std::uint8_t { kAny, kHostOnly };
+/// (Engine::run_ahead_to). A handler that switches fibers must run on the host
+/// (kHostOnly), except one that does nothing but resume a fiber (kResumesFiber, which
+/// only ResumeFiberEvent has): a fiber giving up control may fire that one by switching
+/// to the fiber directly (Engine::yield_fiber).
+enum class FireContext : std::uint8_t { kAny, kHostOnly, kResumesFiber };
 
 /// Something that happens at a simulated time. Derive and implement fire(), or use
 /// CallbackEvent. Destroying a scheduled event cancels it.

@@ -143,6 +143,16 @@ Task* CfsClass::pick_next(RunQueue& rq) {
   return &next;
 }
 
+std::size_t CfsClass::peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
+  // The leftmost tasks by vruntime (a buddy skip is ignored: this is only a hint).
+  std::size_t count = 0;
+  for (const Task& task : rqs_[rq.cpu].tree) {
+    if (count == max) break;
+    upcoming[count++] = &task;
+  }
+  return count;
+}
+
 void CfsClass::put_prev(RunQueue& rq, Task& prev) {
   CfsRq& cfs = rqs_[rq.cpu];
   if (&prev == cfs.curr) {

@@ -24,6 +24,15 @@ Task* RoundRobinClass::pick_next(RunQueue& rq) {
   return &next;
 }
 
+std::size_t RoundRobinClass::peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
+  std::size_t count = 0;
+  for (const Task& task : queues_[rq.cpu]) {
+    if (count == max) break;
+    upcoming[count++] = &task;
+  }
+  return count;
+}
+
 void RoundRobinClass::put_prev(RunQueue& rq, Task& prev) {
   if (prev.se.on_rq && !prev.run_list.is_linked()) queues_[rq.cpu].push_back(prev);
 }

@@ -33,6 +33,7 @@
 //     whether a queued task could be picked at all. The fair-slot policies keep the
 //     defaults: their tasks move by load balancing, not by priority.
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -89,6 +90,24 @@ class SchedClass {
     (void)task;
     return true;
   }
+
+  /// Up to `max` of the tasks pick_next() would return next from `rq`, in that order,
+  /// without taking them: a hint, with which the core prefetches their state so that
+  /// switching to them finds it in the host's caches. May give fewer; none by default.
+  virtual std::size_t peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
+    (void)rq;
+    (void)upcoming;
+    (void)max;
+    return 0;
+  }
+
+  /// Position in the scheduler's stack of classes (lower runs first), set when the
+  /// scheduler installs the class. Kept here because every wakeup compares ranks.
+  std::size_t rank() const { return rank_; }
+
+ private:
+  friend class Scheduler;
+  std::size_t rank_ = 0;
 };
 
 }  // namespace ossim::kernel

@@ -8,6 +8,7 @@
 #include "kernel/kernel_core.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/trace_points.hpp"
+#include "ossim/sim/prefetch.hpp"
 #include "ossim/sys/sched.hpp"
 
 namespace ossim::kernel {
@@ -23,6 +24,7 @@ Scheduler::Scheduler(KernelCore& kernel, unsigned cpus) : kernel_(kernel), rqs_(
 Scheduler::~Scheduler() = default;
 
 void Scheduler::set_class(ClassRank rank, std::unique_ptr<SchedClass> sched_class) {
+  sched_class->rank_ = static_cast<std::size_t>(rank);
   classes_[static_cast<std::size_t>(rank)] = std::move(sched_class);
 }
 
@@ -31,13 +33,6 @@ SchedClass* Scheduler::class_for(int policy) const {
   if (is_rt_policy(policy)) return classes_[static_cast<std::size_t>(ClassRank::kRealtime)].get();
   if (is_fair_policy(policy)) return classes_[static_cast<std::size_t>(ClassRank::kFair)].get();
   return nullptr;
-}
-
-std::size_t Scheduler::rank_of(const SchedClass* sched_class) const {
-  for (std::size_t rank = 0; rank < kClassCount; ++rank) {
-    if (classes_[rank].get() == sched_class) return rank;
-  }
-  return kClassCount;  // the idle task's (no class)
 }
 
 void Scheduler::detach(Task& task) {
@@ -147,9 +142,11 @@ Task& Scheduler::pick_next(RunQueue& rq, sim::Tick now) {
   // About to go idle: pull work from a busier CPU first (newidle balance).
   if (rt_overloaded_ != 0) pull_realtime(rq, now);
   if (rq.nr_running == 0 && !pull_one(rq, 2, now)) return *rq.idle;
-  for (const std::unique_ptr<SchedClass>& sched_class : classes_) {
-    if (sched_class == nullptr) continue;
-    if (Task* next = sched_class->pick_next(rq)) return *next;
+  // With no real-time or deadline task queued here only the fair class can have one to
+  // run (Linux's fast path in __pick_next_task).
+  for (std::size_t rank = rq.rt_queued == 0 ? kFairRank : 0; rank < kClassCount; ++rank) {
+    if (classes_[rank] == nullptr) continue;
+    if (Task* next = classes_[rank]->pick_next(rq)) return *next;
   }
   return *rq.idle;
 }
@@ -191,10 +188,49 @@ void Scheduler::schedule(Task& prev) {
       if (!prev.se.yielding) ++prev.acct.preemptions;
     }
   }
+  prefetch_upcoming(rq, next);
   context_switch(rq, prev, next, now);
   // Back on prev, on whichever CPU picked it: finish that CPU's switch.
   RunQueue& now_rq = rqs_[prev.ctx().cpu().id()];
   finish_switch(now_rq, prev);
+}
+
+void Scheduler::prefetch_upcoming(const RunQueue& rq, const Task& next) const {
+  // Switching to a task and running it to its next system call touches its task_struct,
+  // its context and fiber, the top of its stack, its address space and the page walk of
+  // its user stack: some 45 cache lines that, with many tasks, are all cold. They are
+  // fetched for the tasks that run after `next`, in stages a switch apart, so that no
+  // stage waits on memory: each follows only pointers that an earlier stage brought in
+  // (the page walk takes a stage per level). Only the host's caches see any of this.
+  if (&next == rq.idle || next.se.sched_class == nullptr) return;
+  constexpr std::size_t kStages = 8;
+  const Task* upcoming[kStages];
+  const std::size_t count = next.se.sched_class->peek_upcoming(rq, upcoming, kStages);
+  // The page walk of the stack page its registers point to (where the user wrappers keep
+  // their arguments) at `level`: 4 is the root table's entry, 0 the data.
+  const auto prefetch_stack_walk = [](const Task& task, unsigned level) {
+    if (task.mm) task.mm->page_table().prefetch_walk(task.context->registers().rsp, level);
+  };
+  switch (count) {
+    case 8: sim::prefetch_object(upcoming[7]); [[fallthrough]];
+    case 7:
+      sim::prefetch_object(upcoming[6]->context.get());
+      if (upcoming[6]->mm) sim::prefetch_object(upcoming[6]->mm.get());
+      [[fallthrough]];
+    case 6:
+      sim::prefetch_object(&upcoming[5]->context->fiber());
+      if (upcoming[5]->mm) sim::prefetch_object(&upcoming[5]->mm->page_table());
+      [[fallthrough]];
+    case 5: prefetch_stack_walk(*upcoming[4], 4); [[fallthrough]];
+    case 4: prefetch_stack_walk(*upcoming[3], 3); [[fallthrough]];
+    case 3: prefetch_stack_walk(*upcoming[2], 2); [[fallthrough]];
+    case 2:
+      prefetch_stack_walk(*upcoming[1], 1);
+      upcoming[1]->context->fiber().prefetch_resume_frames();
+      [[fallthrough]];
+    case 1: prefetch_stack_walk(*upcoming[0], 0); break;
+    default: break;
+  }
 }
 
 void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now) {
@@ -506,14 +542,14 @@ unsigned Scheduler::idle_or_least_loaded_cpu(const Task& task, unsigned prev_cpu
     return rq.curr == rq.idle && rq.nr_running == 0;
   };
   if (idle(prev_cpu)) return prev_cpu;
+  // One pass: the first idle CPU wins; failing one, the least loaded seen.
+  unsigned least_loaded = prev_cpu;
   for (unsigned cpu = 0; cpu < cpus; ++cpu) {
-    if (may_run(cpu) && idle(cpu)) return cpu;
+    if (!may_run(cpu)) continue;
+    if (idle(cpu)) return cpu;
+    if (rqs_[cpu].nr_running < rqs_[least_loaded].nr_running) least_loaded = cpu;
   }
-  unsigned best = prev_cpu;
-  for (unsigned cpu = 0; cpu < cpus; ++cpu) {
-    if (may_run(cpu) && rqs_[cpu].nr_running < rqs_[best].nr_running) best = cpu;
-  }
-  return best;
+  return least_loaded;
 }
 
 void Scheduler::yield(Task& curr) {

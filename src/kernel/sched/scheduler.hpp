@@ -89,8 +89,11 @@ class Scheduler {
   SchedClass& fair_class() { return *classes_[static_cast<std::size_t>(ClassRank::kFair)]; }
   /// The class that schedules tasks of `policy` (sys::kSched*); nullptr if there is none.
   SchedClass* class_for(int policy) const;
-  /// Position of a class in the stack: lower is higher priority.
-  std::size_t rank_of(const SchedClass* sched_class) const;
+  /// Position of a class in the stack: lower is higher priority; the idle task (no class)
+  /// comes last.
+  static std::size_t rank_of(const SchedClass* sched_class) {
+    return sched_class == nullptr ? kClassCount : sched_class->rank();
+  }
 
   /// Makes `idle` the idle task of `cpu` and its current task (boot).
   void init_idle(unsigned cpu, Task& idle, sim::Tick now);
@@ -172,6 +175,8 @@ class Scheduler {
   /// hrtick, run-queue bookkeeping.
   void prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now);
   void context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now);
+  /// Host-cache hints for the switches after the one to `next` (see the definition).
+  void prefetch_upcoming(const RunQueue& rq, const Task& next) const;
   void finish_switch(RunQueue& rq, Task& self);
   /// The CR3 value to load when switching from prev to next, if any.
   std::optional<std::uint64_t> switch_mm(RunQueue& rq, Task& prev, Task& next);

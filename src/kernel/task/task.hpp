@@ -102,9 +102,7 @@ class Task {
   ChildList children;             // tasks whose parent is this one
   ThreadList threads;             // leader only: the other threads of the group
 
-  // --- state ------------------------------------------------------------------------------
-  TaskState state = TaskState::kRunning;
-  bool need_resched = false;
+  // --- state (the run state itself is with the scheduling fields below) -----------------
   bool exiting = false;           // do_exit has begun
   bool thread_entry = false;      // the entry is a clone(kCloneThread) function: returning exits the thread only
   bool group_exiting = false;     // leader: the whole group is exiting with group_exit_status
@@ -124,6 +122,12 @@ class Task {
   std::shared_ptr<SignalHandlers> sighand;
 
   // --- scheduling and accounting ------------------------------------------------------
+  // A timer's wakeup touches the sleep timer, the state and the scheduling entity and
+  // hooks: they sit together, in as few host cache lines as they fit.
+  sim::CallbackEvent sleep_timer; // nanosleep and timed waits: wakes the task
+  bool timer_fired = false;
+  TaskState state = TaskState::kRunning;
+  bool need_resched = false;
   SchedEntity se;
   // Hooks unlink themselves when a task is destroyed while queued (at teardown), so the
   // containers using them must not keep a size (constant_time_size<false>).
@@ -135,8 +139,6 @@ class Task {
   bool in_user = false;           // user time is accruing (between kernel entries)
   sim::Tick mode_since = 0;       // when the current user or system stint began
   TlbUsage tlb_at_switch_in;      // its CPU's TLB counters when it was put on it
-  sim::CallbackEvent sleep_timer; // nanosleep and timed waits: wakes the task
-  bool timer_fired = false;
   std::uint32_t trace_track = ~std::uint32_t{0};  // the task's track in the trace, once made
   void on_sleep_timer();
 
