@@ -25,19 +25,6 @@ FrameAllocator::FrameAllocator(PhysicalMemory& memory, FrameNumber first_frame) 
   // affect correctness, and it is the same on every run.
 }
 
-void FrameAllocator::push_free(FrameNumber first, unsigned order) {
-  Frame& frame = memory_.frame(first);
-  frame.flags = Frame::kFree;
-  frame.order = static_cast<std::uint8_t>(order);
-  frame.refcount = 0;
-  frame.owner = 0;
-  frame.prev_free = kNone;
-  frame.next_free = heads_[order];
-  if (heads_[order] != kNone) memory_.frame(heads_[order]).prev_free = first;
-  heads_[order] = first;
-  ++free_blocks_[order];
-}
-
 void FrameAllocator::unlink_free(FrameNumber first, unsigned order) {
   Frame& frame = memory_.frame(first);
   if (frame.prev_free != kNone) {
@@ -50,13 +37,12 @@ void FrameAllocator::unlink_free(FrameNumber first, unsigned order) {
   --free_blocks_[order];
 }
 
-std::optional<FrameNumber> FrameAllocator::allocate(unsigned order, std::uint64_t owner) {
+std::optional<FrameNumber> FrameAllocator::allocate_block(unsigned order, std::uint64_t owner) {
   if (order > kMaxOrder) return std::nullopt;
   unsigned found = order;
   while (found <= kMaxOrder && heads_[found] == kNone) ++found;
   if (found > kMaxOrder) return std::nullopt;
-  const FrameNumber first = heads_[found];
-  unlink_free(first, found);
+  const FrameNumber first = pop_free(found);
   // Split: the upper halves go back on the lower-order lists.
   while (found > order) {
     --found;

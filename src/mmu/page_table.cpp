@@ -15,7 +15,7 @@ unsigned level_of(PageSize size) {
   return 1;
 }
 
-unsigned shift_of_level(unsigned level) { return kPageShift + 9 * (level - 1); }
+constexpr unsigned shift_of_level(unsigned level) { return kPageShift + 9 * (level - 1); }
 
 std::uint64_t index_at(VirtAddr address, unsigned level) {
   return (address >> shift_of_level(level)) & (kEntriesPerTable - 1);
@@ -68,33 +68,48 @@ bool PageTable::map(VirtAddr address, PhysAddr page_base, PageSize size, pte::En
   const std::uint64_t mask = page_bytes(size) - 1;
   if ((address & mask) != 0 || (page_base & mask) != 0) return false;
   if (!is_canonical(address, levels_ == 5 ? 57 : 48)) return false;
+  const pte::Entry entry = (flags & ~pte::kAddressMask) | page_base | pte::kPresent;
+  if (size == PageSize::k4K) {
+    // The common case: a page in the 2 MiB block of the last one, whose path admits any
+    // mapping.
+    if (const PhysAddr slot = remembered_leaf_slot(address)) {
+      if (pte::present(read_table_entry(slot))) return false;
+      write_table_entry(slot, entry);
+      return true;
+    }
+  }
+  return map_by_walk(address, size, size == PageSize::k4K ? entry : entry | pte::kPageSize);
+}
+
+bool PageTable::map_by_walk(VirtAddr address, PageSize size, pte::Entry entry) {
   const unsigned level = level_of(size);
-  const bool user = (flags & pte::kUser) != 0;
-  pte::Entry entry = (flags & ~pte::kAddressMask) | page_base | pte::kPresent;
-  if (size != PageSize::k4K) entry |= pte::kPageSize;
+  const bool user = (entry & pte::kUser) != 0;
   // Check everything before changing anything: the slot must be free, no large page may be
   // in the way, and there must be frames for the tables still missing.
   unsigned missing_tables = 0;
-  bool needs_user_bit = false;
+  bool needs_user_bit = false;  // some entry on the way lacks the user bit
   PhysAddr table = root_;
+  PhysAddr entry_address = 0;  // of the last entry on the way
   for (unsigned l = levels_; l > level; --l) {
-    const pte::Entry on_the_way = memory_.read<pte::Entry>(table + index_at(address, l) * 8);
+    entry_address = table + index_at(address, l) * 8;
+    const pte::Entry on_the_way = memory_.read<pte::Entry>(entry_address);
     if (!pte::present(on_the_way)) {
       missing_tables = l - level;
       break;
     }
     if ((on_the_way & pte::kPageSize) != 0) return false;
-    needs_user_bit |= user && (on_the_way & pte::kUser) == 0;
+    needs_user_bit |= (on_the_way & pte::kUser) == 0;
     table = pte::address(on_the_way);
   }
   if (missing_tables == 0) {
-    const PhysAddr entry_address = table + index_at(address, level) * 8;
-    if (pte::present(memory_.read<pte::Entry>(entry_address))) {
+    const PhysAddr slot = table + index_at(address, level) * 8;
+    if (pte::present(memory_.read<pte::Entry>(slot))) {
       return false;  // already mapped, or a table sits where a large page would go
     }
-    if (!needs_user_bit) {
-      // The common case: every table exists and already admits the mapping.
-      memory_.write(entry_address, entry);
+    if (level == 1 && !needs_user_bit) remember_leaf_table(address, entry_address);
+    if (!user || !needs_user_bit) {
+      // Every table exists and already admits the mapping.
+      memory_.write(slot, entry);
       return true;
     }
   }
@@ -103,20 +118,34 @@ bool PageTable::map(VirtAddr address, PhysAddr page_base, PageSize size, pte::En
   return true;
 }
 
+void PageTable::remember_leaf_table(VirtAddr address, PhysAddr pde_address) const {
+  leaf_table_block_ = address >> kLeafTableShift;
+  leaf_table_pde_ = pde_address;
+}
+
 std::optional<Mapping> PageTable::lookup(VirtAddr address) const {
+  const auto leaf = [](pte::Entry entry, PhysAddr entry_address, unsigned level) {
+    Mapping mapping;
+    mapping.size = static_cast<PageSize>(shift_of_level(level));
+    mapping.page_base = pte::address(entry) & ~(page_bytes(mapping.size) - 1);
+    mapping.entry = entry;
+    mapping.entry_address = entry_address;
+    return mapping;
+  };
+  if (const PhysAddr slot = remembered_leaf_slot(address)) {
+    const pte::Entry entry = read_table_entry(slot);
+    if (!pte::present(entry)) return std::nullopt;
+    return leaf(entry, slot, 1);
+  }
   PhysAddr table = root_;
+  bool user_path = true;
   for (unsigned level = levels_; level >= 1; --level) {
     const PhysAddr entry_address = table + index_at(address, level) * 8;
     const pte::Entry entry = memory_.read<pte::Entry>(entry_address);
     if (!pte::present(entry)) return std::nullopt;
-    if (level == 1 || ((entry & pte::kPageSize) != 0 && level <= 3)) {
-      Mapping mapping;
-      mapping.size = static_cast<PageSize>(shift_of_level(level));
-      mapping.page_base = pte::address(entry) & ~(page_bytes(mapping.size) - 1);
-      mapping.entry = entry;
-      mapping.entry_address = entry_address;
-      return mapping;
-    }
+    if (level == 1 || ((entry & pte::kPageSize) != 0 && level <= 3)) return leaf(entry, entry_address, level);
+    user_path = user_path && (entry & pte::kUser) != 0;
+    if (level == 2 && user_path) remember_leaf_table(address, entry_address);
     table = pte::address(entry);
   }
   return std::nullopt;
@@ -234,10 +263,15 @@ void PageTable::prefetch_walk(VirtAddr address, unsigned level) const {
 }
 
 PhysAddr PageTable::leaf_slot(VirtAddr address) const {
+  if (const PhysAddr slot = remembered_leaf_slot(address)) return slot;
   PhysAddr table = root_;
+  bool user_path = true;
   for (unsigned level = levels_; level > 1; --level) {
-    const pte::Entry entry = memory_.read<pte::Entry>(table + index_at(address, level) * 8);
+    const PhysAddr entry_address = table + index_at(address, level) * 8;
+    const pte::Entry entry = memory_.read<pte::Entry>(entry_address);
     if (!pte::present(entry) || (entry & pte::kPageSize) != 0) return 0;
+    user_path = user_path && (entry & pte::kUser) != 0;
+    if (level == 2 && user_path) remember_leaf_table(address, entry_address);
     table = pte::address(entry);
   }
   return table + index_at(address, 1) * 8;

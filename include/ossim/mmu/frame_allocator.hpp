@@ -28,7 +28,10 @@ class FrameAllocator {
 
   /// A block of 2^order frames aligned to its size, with refcount 1 on its first frame and
   /// `owner` recorded; nullopt when no block that large is free.
-  std::optional<FrameNumber> allocate(unsigned order = 0, std::uint64_t owner = 0);
+  std::optional<FrameNumber> allocate(unsigned order = 0, std::uint64_t owner = 0) {
+    if (order == 0 && heads_[0] != kNone) [[likely]] return take_single_frame(owner);
+    return allocate_block(order, owner);
+  }
   /// As allocate(), with the block's bytes zeroed.
   std::optional<FrameNumber> allocate_zeroed(unsigned order = 0, std::uint64_t owner = 0);
   /// Returns a block from allocate(). Precondition: `first` heads an allocated block of
@@ -48,7 +51,44 @@ class FrameAllocator {
  private:
   static constexpr FrameNumber kNone = ~FrameNumber{0};
 
-  void push_free(FrameNumber first, unsigned order);
+  /// allocate(0) when a single free frame is on its list: its head, as allocate_block
+  /// would take it.
+  FrameNumber take_single_frame(std::uint64_t owner) {
+    const FrameNumber first = pop_free(0);
+    --free_frames_;
+    Frame& head = memory_.frame(first);
+    head.flags = Frame::kHead;
+    head.order = 0;
+    head.refcount = 1;
+    head.owner = owner;
+    return first;
+  }
+  /// allocate() of any block: takes the smallest free block of at least 2^order frames and
+  /// splits it.
+  std::optional<FrameNumber> allocate_block(unsigned order, std::uint64_t owner);
+  /// Takes the head of the non-empty free list of `order` (unlink_free of the head, which
+  /// has no predecessor).
+  FrameNumber pop_free(unsigned order) {
+    const FrameNumber first = heads_[order];
+    Frame& frame = memory_.frame(first);
+    heads_[order] = frame.next_free;
+    if (frame.next_free != kNone) memory_.frame(frame.next_free).prev_free = kNone;
+    frame.flags &= static_cast<std::uint16_t>(~Frame::kFree);
+    --free_blocks_[order];
+    return first;
+  }
+  void push_free(FrameNumber first, unsigned order) {
+    Frame& frame = memory_.frame(first);
+    frame.flags = Frame::kFree;
+    frame.order = static_cast<std::uint8_t>(order);
+    frame.refcount = 0;
+    frame.owner = 0;
+    frame.prev_free = kNone;
+    frame.next_free = heads_[order];
+    if (heads_[order] != kNone) memory_.frame(heads_[order]).prev_free = first;
+    heads_[order] = first;
+    ++free_blocks_[order];
+  }
   void unlink_free(FrameNumber first, unsigned order);
 
   PhysicalMemory& memory_;

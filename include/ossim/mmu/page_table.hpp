@@ -9,6 +9,7 @@
 /// below is user) so that the leaf entry alone decides a page's protection, as Linux does.
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 
@@ -113,6 +114,32 @@ class PageTable {
   /// The address of the 4 KiB leaf slot for `address` if every table above it exists
   /// (and none is a large page), else 0.
   PhysAddr leaf_slot(VirtAddr address) const;
+  /// map() once the page is known to need a walk from the root (`entry` is the leaf).
+  bool map_by_walk(VirtAddr address, PageSize size, pte::Entry entry);
+  /// An entry of one of our paging structures, which lie in RAM (frames from the
+  /// allocator), so unlike PhysicalMemory::read/write these need no bounds check.
+  pte::Entry read_table_entry(PhysAddr entry_address) const {
+    pte::Entry entry;
+    std::memcpy(&entry, memory_.host(entry_address), sizeof entry);
+    return entry;
+  }
+  void write_table_entry(PhysAddr entry_address, pte::Entry entry) {
+    std::memcpy(memory_.host(entry_address), &entry, sizeof entry);
+  }
+  /// The 4 KiB leaf slot of `address` from the remembered page table (below), or 0 when
+  /// `address` lies in another 2 MiB block or that block's PDE no longer points, with the
+  /// user bit, to a table.
+  PhysAddr remembered_leaf_slot(VirtAddr address) const {
+    if ((address >> kLeafTableShift) != leaf_table_block_) return 0;
+    const pte::Entry pde = read_table_entry(leaf_table_pde_);
+    constexpr pte::Entry kTableWithUser = pte::kPresent | pte::kUser;
+    if ((pde & (kTableWithUser | pte::kPageSize)) != kTableWithUser) return 0;
+    return pte::address(pde) + ((address >> kPageShift) & (kEntriesPerTable - 1)) * sizeof(pte::Entry);
+  }
+  /// Remembers the page table for the 2 MiB block of `address`, pointed to by the PDE at
+  /// `pde_address`. Precondition: every entry on the way there, the PDE included, has the
+  /// user bit.
+  void remember_leaf_table(VirtAddr address, PhysAddr pde_address) const;
   /// Depth-first walk over the leaf slots of pages starting in [begin, end): calls
   /// `visit(address, entry, entry_address, level)` for every non-zero leaf-level entry and
   /// every present large-page entry, descending only into present tables.
@@ -124,6 +151,16 @@ class PageTable {
   unsigned levels_;
   PhysAddr root_;
   std::uint64_t table_frames_ = 0;
+  /// The last page table (level 1) that a map(), lookup() or leaf-slot search reached, by
+  /// the PDE pointing to it: consecutive faults mostly land in one 2 MiB block, and this
+  /// spares them the walk from the root. It needs no invalidation: a table entry above a
+  /// PDE, once present, stays until the PageTable is destroyed, and the PDE itself is
+  /// read again on every use (split_large_page or a 2 MiB map may have replaced it). Only
+  /// a path whose every entry has the user bit is remembered, so a user mapping through it
+  /// needs no upper entry changed.
+  static constexpr unsigned kLeafTableShift = kPageShift + 9;  // a page table maps 512 pages
+  mutable VirtAddr leaf_table_block_ = ~VirtAddr{0};  // address >> kLeafTableShift; ~0: none
+  mutable PhysAddr leaf_table_pde_ = 0;
 };
 
 }  // namespace ossim::mmu

@@ -81,11 +81,13 @@ std::uint64_t AddressSpace::virtual_bytes() const {
 
 // ---- VMAs -----------------------------------------------------------------------------------
 
-const Vma* AddressSpace::find_vma(VirtAddr address) const {
+const Vma* AddressSpace::find_vma_in_tree(VirtAddr address) const {
   auto it = vmas_.upper_bound(address);
   if (it == vmas_.begin()) return nullptr;
   --it;
-  return it->second.contains(address) ? &it->second : nullptr;
+  if (!it->second.contains(address)) return nullptr;
+  last_found_vma_ = &it->second;
+  return last_found_vma_;
 }
 
 Status AddressSpace::insert_vma(Vma vma) {
@@ -107,6 +109,7 @@ void AddressSpace::emplace_vma(Vma vma) {
 
 std::map<VirtAddr, Vma>::iterator AddressSpace::erase_vma(std::map<VirtAddr, Vma>::iterator it) {
   if (PageCache* cache = cache_of(it->second)) cache->remove_mapper(*this);
+  if (&it->second == last_found_vma_) last_found_vma_ = nullptr;
   return vmas_.erase(it);
 }
 
@@ -305,15 +308,6 @@ VirtAddr AddressSpace::brk(VirtAddr requested) {
 
 // ---- Pages ----------------------------------------------------------------------------------
 
-pte::Entry AddressSpace::pte_flags(const Vma& vma) {
-  // A PROT_NONE page keeps its frame but loses the user bit, so every user access faults
-  // (and the fault handler, seeing PROT_NONE, signals SIGSEGV).
-  pte::Entry flags = pte::kPresent | (vma.prot == sys::kProtNone ? 0 : pte::kUser);
-  if ((vma.prot & sys::kProtWrite) != 0) flags |= pte::kWritable;
-  if ((vma.prot & sys::kProtExec) == 0) flags |= pte::kNoExecute;
-  return flags;
-}
-
 void AddressSpace::get_frame(mmu::FrameNumber frame) { ++kernel_.machine().memory().frame(frame).refcount; }
 
 void AddressSpace::put_frame(mmu::FrameNumber frame) {
@@ -464,13 +458,10 @@ std::optional<mmu::FrameNumber> AddressSpace::take_frame(FaultContext& fault) {
   }
   bool slept = false;
   const auto frame = kernel_.reclaimer().allocate(fault.task, reinterpret_cast<std::uintptr_t>(this), &slept);
-  if (frame && slept) {
-    fault.spare = frame;
-    fault.retry = true;
-    return std::nullopt;
-  }
-  fault.retry = false;
-  return frame;
+  fault.retry = frame && slept;
+  if (!fault.retry) [[likely]] return frame;
+  fault.spare = frame;
+  return std::nullopt;
 }
 
 std::optional<FaultOutcome> AddressSpace::map_private_copy(FaultContext& fault, const Vma& vma, VirtAddr page,
@@ -616,7 +607,7 @@ std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAd
   if (cache_of(*vma) != nullptr) return fault_in_cached_page(fault, *vma, page);
   // Anonymous private memory is demand-zero, in a 2 MiB page when it may (never in a
   // capped region, whose pages are counted one by one).
-  if (!vma->resident_set) {
+  if (!vma->resident_set && huge_eligible(*vma)) {
     if (const auto huge = fault_in_huge_page(*vma, address)) return *huge;
   }
   return map_private_copy(fault, *vma, page, nullptr, 0);

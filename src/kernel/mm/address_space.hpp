@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "ossim/mmu/page_table.hpp"
+#include "ossim/sys/flags.hpp"
 #include "kernel/mm/vma.hpp"
 #include "kernel/result.hpp"
 
@@ -96,7 +97,10 @@ class AddressSpace {
 
   // ---- VMAs -------------------------------------------------------------------------------
   const std::map<mmu::VirtAddr, Vma>& vmas() const { return vmas_; }
-  const Vma* find_vma(mmu::VirtAddr address) const;
+  const Vma* find_vma(mmu::VirtAddr address) const {
+    if (last_found_vma_ != nullptr && last_found_vma_->contains(address)) return last_found_vma_;
+    return find_vma_in_tree(address);
+  }
   /// Adds a VMA over a range that must be free (EEXIST otherwise, EINVAL if misaligned).
   Status insert_vma(Vma vma);
   /// The highest free gap of `length` bytes below kMmapTop, or ENOMEM.
@@ -174,8 +178,17 @@ class AddressSpace {
  private:
   AddressSpace(KernelCore& kernel, std::unique_ptr<mmu::PageTable> table, std::uint16_t pcid);
 
+  /// find_vma() past the remembered VMA: the search of vmas_, remembering what it finds.
+  const Vma* find_vma_in_tree(mmu::VirtAddr address) const;
   /// The leaf PTE flags a page of `vma` gets (without the frame address).
-  static mmu::pte::Entry pte_flags(const Vma& vma);
+  static mmu::pte::Entry pte_flags(const Vma& vma) {
+    // A PROT_NONE page keeps its frame but loses the user bit, so every user access faults
+    // (and the fault handler, seeing PROT_NONE, signals SIGSEGV).
+    mmu::pte::Entry flags = mmu::pte::kPresent | (vma.prot == sys::kProtNone ? 0 : mmu::pte::kUser);
+    if ((vma.prot & sys::kProtWrite) != 0) flags |= mmu::pte::kWritable;
+    if ((vma.prot & sys::kProtExec) == 0) flags |= mmu::pte::kNoExecute;
+    return flags;
+  }
   /// Removes every page mapped in [begin, end), dropping frame references. Precondition:
   /// no 2 MiB mapping straddles `begin` or `end` (split_huge_page_at splits one).
   void unmap_pages(mmu::VirtAddr begin, mmu::VirtAddr end);
@@ -226,10 +239,10 @@ class AddressSpace {
   // ---- Transparent huge pages (huge_page.cpp) -----------------------------------------
   /// Whether the setting and the VMA's advice let a fault in `vma` map 2 MiB pages.
   bool huge_eligible(const Vma& vma) const;
-  /// A not-present fault at `address` in anonymous private `vma`: maps a zeroed 2 MiB page
-  /// over the aligned block around it if the VMA is eligible, holds the whole block, and
-  /// nothing is mapped there yet. nullopt: map a 4 KiB page instead (thp_fault_fallback
-  /// counts the eligible blocks that found no free 2 MiB of frames).
+  /// A not-present fault at `address` in anonymous private `vma`, which is huge_eligible():
+  /// maps a zeroed 2 MiB page over the aligned block around it if the VMA holds the whole
+  /// block and nothing is mapped there yet. nullopt: map a 4 KiB page instead
+  /// (thp_fault_fallback counts the eligible blocks that found no free 2 MiB of frames).
   std::optional<FaultOutcome> fault_in_huge_page(const Vma& vma, mmu::VirtAddr address);
   /// Splits the 2 MiB mapping that `address` falls inside of (not at its start) into 512
   /// PTEs, so that a range may begin or end at `address`. ENOMEM, changing nothing, if no
@@ -248,6 +261,10 @@ class AddressSpace {
   std::unique_ptr<mmu::PageTable> table_;
   std::uint16_t pcid_;
   std::map<mmu::VirtAddr, Vma> vmas_;  // by start address
+  /// The VMA find_vma() found last (Linux's vmacache): a fault mostly lands in the VMA of
+  /// the one before. Checked with contains() before use, so a VMA resized or split in
+  /// place needs no care; erase_vma() forgets it before its node goes.
+  mutable const Vma* last_found_vma_ = nullptr;
   mmu::VirtAddr brk_start_ = 0;
   mmu::VirtAddr brk_ = 0;
   std::uint64_t tlb_cpus_ = 0;

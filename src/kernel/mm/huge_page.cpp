@@ -46,7 +46,7 @@ bool AddressSpace::huge_eligible(const Vma& vma) const {
 
 std::optional<FaultOutcome> AddressSpace::fault_in_huge_page(const Vma& vma, VirtAddr address) {
   const VirtAddr block = address & ~(kHugeBytes - 1);
-  if (!huge_eligible(vma) || block < vma.start || vma.end - block < kHugeBytes) return std::nullopt;
+  if (block < vma.start || vma.end - block < kHugeBytes) return std::nullopt;
   if (!table_->slot_empty(block, mmu::PageSize::k2M)) return std::nullopt;
   mmu::FrameAllocator& frames = kernel_.machine().frames();
   const auto first = frames.allocate(kHugeOrder, reinterpret_cast<std::uintptr_t>(this));

@@ -38,23 +38,24 @@ Watermarks Watermarks::for_memory(std::uint64_t managed_frames, std::uint64_t mi
 
 Reclaimer::Reclaimer(KernelCore& kernel, const MemoryConfig& config, SwapArea* swap)
     : kernel_(kernel),
+      frames_(kernel.machine().frames()),
       config_(config),
       swap_(swap),
       policy_(make_replacement_policy(config.replacement,
                                       {.frames = kernel.machine().memory().frame_count(), .seed = config.seed})),
-      watermarks_(Watermarks::for_memory(kernel.machine().frames().managed_frames(), config.min_free_kbytes)),
+      watermarks_(Watermarks::for_memory(frames_.managed_frames(), config.min_free_kbytes)),
       owners_(kernel.machine().memory().frame_count()) {
   policy_ages_ = config.replacement != "fifo" && config.replacement != "random" && config.replacement != "opt";
+  plain_allocation_above_ = std::max(watermarks_.min, watermarks_.low);
 }
 
 Reclaimer::~Reclaimer() = default;
 
-std::uint64_t Reclaimer::free_frames() const { return kernel_.machine().frames().free_frames(); }
+std::uint64_t Reclaimer::free_frames() const { return frames_.free_frames(); }
 
 // ---- Tracking ---------------------------------------------------------------------------------
 
-void Reclaimer::track(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write) {
-  if (swap_ == nullptr) return;  // anonymous pages have nowhere to go
+void Reclaimer::track_anonymous(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write) {
   Owner& owner = owners_.at(frame);
   if (owner.mm != nullptr) {
     owner = Owner{&mm, page};  // already known to the policy; only the mapping moved
@@ -79,8 +80,7 @@ void Reclaimer::untrack(mmu::FrameNumber frame) {
 
 // ---- Allocation -------------------------------------------------------------------------------
 
-std::optional<mmu::FrameNumber> Reclaimer::allocate(Task& task, std::uint64_t owner, bool* slept) {
-  mmu::FrameAllocator& frames = kernel_.machine().frames();
+std::optional<mmu::FrameNumber> Reclaimer::allocate_under_pressure(Task& task, std::uint64_t owner, bool* slept) {
   const bool can_reclaim = &task != kswapd_;
   for (unsigned round = 0;; ++round) {
     if (can_reclaim && free_frames() <= watermarks_.low) wake_kswapd(task);
@@ -89,7 +89,7 @@ std::optional<mmu::FrameNumber> Reclaimer::allocate(Task& task, std::uint64_t ow
       stats_.direct_reclaimed += reclaim(task, kReclaimBatch);
       *slept = true;
     }
-    if (auto frame = frames.allocate(0, owner)) return frame;
+    if (auto frame = frames_.allocate(0, owner)) return frame;
     // Nothing free. Reclaim what can be, then kill.
     if (can_reclaim && policy_->resident() > 0) {
       *slept = true;

@@ -39,6 +39,7 @@
 #include "ossim/kernel/kernel.hpp"
 #include "ossim/kernel/page_replacement.hpp"
 #include "ossim/mmu/address.hpp"
+#include "ossim/mmu/frame_allocator.hpp"
 #include "kernel/task/wait_queue.hpp"
 
 namespace ossim::kernel {
@@ -80,8 +81,11 @@ class Reclaimer {
   ~Reclaimer();
 
   // ---- Tracking: which frames may be reclaimed, and who maps them ------------------------
-  /// `frame` is now mapped, only, by `mm` at `page`.
-  void track(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write);
+  /// `frame` is now mapped, only, by `mm` at `page`. Without swap, anonymous pages have
+  /// nowhere to go and are not tracked.
+  void track(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write) {
+    if (swap_ != nullptr) track_anonymous(frame, mm, page, write);
+  }
   /// `frame` holds page `index` of `cache`, whose store can read it again (a cache that
   /// lives as long as the kernel: a device's).
   void track_cache(mmu::FrameNumber frame, PageCache& cache, std::uint64_t index);
@@ -107,7 +111,12 @@ class Reclaimer {
   /// killer's wait); nullopt when memory is exhausted and the OOM killer chose `task`
   /// itself or found no victim. After a sleep the caller must re-validate what it looked
   /// up before (the fault path retries).
-  std::optional<mmu::FrameNumber> allocate(Task& task, std::uint64_t owner, bool* slept);
+  std::optional<mmu::FrameNumber> allocate(Task& task, std::uint64_t owner, bool* slept) {
+    // Above both watermarks none of the rules applies and a frame is free: the common
+    // case, a plain allocation.
+    if (frames_.free_frames() > plain_allocation_above_) [[likely]] return frames_.allocate(0, owner);
+    return allocate_under_pressure(task, owner, slept);
+  }
 
   // ---- Reclaim --------------------------------------------------------------------------
   /// Reclaims up to `pages` tracked pages on behalf of `task` (which sleeps for the
@@ -135,6 +144,10 @@ class Reclaimer {
     PageCache* cache = nullptr;
     std::uint64_t index = 0;
   };
+  /// track() with a swap area.
+  void track_anonymous(mmu::FrameNumber frame, AddressSpace& mm, mmu::VirtAddr page, bool write);
+  /// allocate() at or below a watermark: kswapd, direct reclaim, the OOM killer.
+  std::optional<mmu::FrameNumber> allocate_under_pressure(Task& task, std::uint64_t owner, bool* slept);
   void wake_kswapd(Task& waker);
   /// Sleeps (uninterruptibly) for one timer tick.
   void sleep_one_tick(Task& task);
@@ -146,12 +159,14 @@ class Reclaimer {
   std::uint64_t free_frames() const;
 
   KernelCore& kernel_;
+  mmu::FrameAllocator& frames_;
   MemoryConfig config_;
   SwapArea* swap_;
   std::unique_ptr<ReplacementPolicy> policy_;
   bool policy_ages_ = false;  // the policy uses references (not FIFO, random, OPT)
   std::uint64_t reclaimed_since_aging_ = ~std::uint64_t{0} / 2;  // the first pass harvests
   Watermarks watermarks_;
+  std::uint64_t plain_allocation_above_ = 0;  // free frames: the larger of min and low
   std::vector<Owner> owners_;  // by frame number
   Task* kswapd_ = nullptr;
   bool kswapd_requested_ = false;
