@@ -141,38 +141,44 @@ Translation Mmu::identity(VirtAddr address) {
   return Translation{true, 0, address, 0, host};
 }
 
-Translation Mmu::fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency) {
+Mmu::MissFill Mmu::fault(VirtAddr address, std::uint32_t error, sim::Tick latency, std::uint32_t& error_code) {
   // Intel SDM 4.10.4.1: a page fault invalidates the TLB entries for the faulting address.
   invalidate_everywhere(address, pcid_);
   ++stats_.page_faults;
-  return Translation{false, error_code, 0, latency};
+  error_code = error;
+  return MissFill{nullptr, latency};
 }
 
-Translation Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
-                           sim::Tick latency) {
+Mmu::MissFill Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
+                             sim::Tick latency, std::uint32_t& error_code) {
   const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),
                                     entry.has(TlbEntry::kExecutable)};
   if (!PageWalker::permits(permissions, type, user_mode, mode_)) {
-    return fault(address, fault::access_bits(type, user_mode) | fault::kProtection, latency);
+    return fault(address, fault::access_bits(type, user_mode) | fault::kProtection, latency, error_code);
   }
   // A permitted write to a page whose entry is not dirty: walk again to set D.
   Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
-  return walk_and_fill(l1, address, type, user_mode, latency, false);
+  return walk_and_fill(l1, address, type, user_mode, latency, false, error_code);
 }
 
 Translation Mmu::translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode) {
   if (!paging_enabled_) return identity(address);
-  if (l1_entry == nullptr) return translate_miss(type == AccessType::kExecute ? itlb_ : dtlb_, address, type, user_mode);
-  if (allows(*l1_entry, type, user_mode)) return hit(*l1_entry, address, 0);
-  return retry_hit(*l1_entry, address, type, user_mode, 0);
+  if (l1_entry != nullptr && allows(*l1_entry, type, user_mode)) return hit(*l1_entry, address, 0);
+  std::uint32_t error_code = 0;
+  const MissFill fill = l1_entry == nullptr ? translate_l1_miss(address, type, user_mode, error_code)
+                                            : retry_hit(*l1_entry, address, type, user_mode, 0, error_code);
+  return translation_of(fill, address, error_code);
 }
 
-Translation Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode) {
+Mmu::MissFill Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode,
+                                  std::uint32_t& error_code) {
   sim::Tick latency = 0;
   if (stlb_) {
     if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
-      if (!allows(*entry, type, user_mode)) return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_);
-      return hit(l1.insert_absent(*entry), address, stlb_hit_latency_);
+      if (!allows(*entry, type, user_mode)) {
+        return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_, error_code);
+      }
+      return MissFill{&l1.insert_absent(*entry), stlb_hit_latency_};
     }
     latency = stlb_hit_latency_;
   }
@@ -195,30 +201,30 @@ Translation Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool
         latency += 4 * walk_latency_per_level_;
         entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
         if (stlb_) stlb_->insert_absent(entry);
-        return hit(l1.insert_absent(entry), address, latency);
+        return MissFill{&l1.insert_absent(entry), latency};
       }
     }
   }
-  return walk_and_fill(l1, address, type, user_mode, latency, true);
+  return walk_and_fill(l1, address, type, user_mode, latency, true, error_code);
 }
 
-Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode,
-                               sim::Tick latency, bool missed_everywhere) {
+Mmu::MissFill Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                                 bool missed_everywhere, std::uint32_t& error_code) {
   const WalkResult walk = walker_.walk(root_, address, type, user_mode, mode_);
   ++stats_.walks;
   stats_.walk_entries_read += walk.entries_read;
   latency += walk.entries_read * walk_latency_per_level_;
-  if (!walk.ok) return fault(address, walk.error_code, latency);
+  if (!walk.ok) return fault(address, walk.error_code, latency, error_code);
   TlbEntry entry = entry_from_walk(address, walk, pcid_);
   entry.allowed = allowed_accesses(entry);
   const std::uint64_t bytes = page_bytes(walk.page_size);
   entry.host = memory_.contains(entry.page_base, bytes) ? memory_.host(entry.page_base) : nullptr;
   if (missed_everywhere) {
     if (stlb_) stlb_->insert_absent(entry);
-    return hit(l1.insert_absent(entry), address, latency);
+    return MissFill{&l1.insert_absent(entry), latency};
   }
   if (stlb_) stlb_->insert(entry);
-  return hit(l1.insert(entry), address, latency);
+  return MissFill{&l1.insert(entry), latency};
 }
 
 }  // namespace ossim::mmu

@@ -96,6 +96,19 @@ class Mmu {
     return (type == AccessType::kExecute ? itlb_ : dtlb_).lookup(address, pcid_);
   }
   Translation translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode);
+  /// What a translation that missed the L1 TLB comes to: the L1 entry it filled, whose
+  /// page is the translation (and which now serves the access as a hit), or nullptr after
+  /// a #PF; and the time it took beyond a TLB hit. Two words, returned in registers.
+  struct MissFill {
+    TlbEntry* entry;
+    sim::Tick latency;
+  };
+  /// translate_from(nullptr, ...) with paging on, for a caller that uses the L1 entry
+  /// itself rather than a Translation (the CPU's miss path). On a #PF, `error_code`
+  /// receives the fault's error code and is otherwise left alone.
+  MissFill translate_l1_miss(VirtAddr address, AccessType type, bool user_mode, std::uint32_t& error_code) {
+    return translate_miss(type == AccessType::kExecute ? itlb_ : dtlb_, address, type, user_mode, error_code);
+  }
   /// Whether a TLB entry serves the access without going back to the tables.
   static bool allows(const TlbEntry& entry, AccessType type, bool user_mode) {
     return (entry.allowed & TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type))) != 0;
@@ -118,14 +131,23 @@ class Mmu {
   void fill_allowed_table();
   /// The flags of the TLB entry a one-pass walk makes (a read leaves D as it found it).
   std::uint8_t flags_of(const QuickWalk& walk) const;
-  Translation retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
-                        sim::Tick latency);
-  Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);
+  /// The rest of a translation whose TLB entry (from L1 or the STLB, found `latency`
+  /// after the access began) does not serve the access alone: a #PF, or a walk to set D.
+  /// The MissFill functions below report a #PF's error code through `error_code`.
+  MissFill retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                     std::uint32_t& error_code);
+  MissFill translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, std::uint32_t& error_code);
   /// Walks and fills the TLBs. `missed_everywhere`: every TLB level has just missed this
   /// address, so the fills need not look for an entry to replace.
-  Translation walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
-                            bool missed_everywhere);
-  Translation fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency);
+  MissFill walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                         bool missed_everywhere, std::uint32_t& error_code);
+  /// A #PF: invalidates the faulting address's entries and counts the fault.
+  MissFill fault(VirtAddr address, std::uint32_t error, sim::Tick latency, std::uint32_t& error_code);
+  /// A MissFill as a Translation of `address`.
+  static Translation translation_of(const MissFill& fill, VirtAddr address, std::uint32_t error_code) {
+    if (fill.entry != nullptr) return hit(*fill.entry, address, fill.latency);
+    return Translation{false, error_code, 0, fill.latency};
+  }
   Translation identity(VirtAddr address);
   static Translation hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) {
     const std::uint64_t offset = address - (entry.tag << entry.shift);
