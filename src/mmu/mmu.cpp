@@ -21,19 +21,7 @@ TlbEntry entry_from_walk(VirtAddr address, const WalkResult& walk, std::uint16_t
   return entry;
 }
 
-// The flags of an entry share bits with the PTE where they can, so that a one-pass walk
-// turns into flags with a mask.
-static_assert(TlbEntry::kWritable == pte::kWritable && TlbEntry::kUser == pte::kUser);
-
 }  // namespace
-
-// Inline: it is on every TLB miss, and a call costs as much as its body.
-[[gnu::always_inline]] inline std::uint8_t Mmu::flags_of(const QuickWalk& walk) const {
-  return static_cast<std::uint8_t>((walk.all_of & (pte::kWritable | pte::kUser)) |
-                                   ((walk.any_of & pte::kNoExecute) == 0 ? TlbEntry::kExecutable : 0) |
-                                   ((walk.leaf & pte::kDirty) != 0 ? TlbEntry::kDirty : 0) |
-                                   (mode_.global_pages && (walk.leaf & pte::kGlobal) != 0 ? TlbEntry::kGlobal : 0));
-}
 
 std::uint8_t Mmu::allowed_accesses_by_rule(std::uint8_t flags) const {
   // The rules of PageWalker::permits, for all six (mode, type) pairs at once.
@@ -168,44 +156,6 @@ Translation Mmu::translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType
   const MissFill fill = l1_entry == nullptr ? translate_l1_miss(address, type, user_mode, error_code)
                                             : retry_hit(*l1_entry, address, type, user_mode, 0, error_code);
   return translation_of(fill, address, error_code);
-}
-
-Mmu::MissFill Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode,
-                                  std::uint32_t& error_code) {
-  sim::Tick latency = 0;
-  if (stlb_) {
-    if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
-      if (!allows(*entry, type, user_mode)) {
-        return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_, error_code);
-      }
-      return MissFill{&l1.insert_absent(*entry), stlb_hit_latency_};
-    }
-    latency = stlb_hit_latency_;
-  }
-  // Most walks read four levels that need no A or D bit set, to an entry that serves the
-  // access: one pass, and the entry built straight from the bits read. Anything else
-  // (a fault, a large page, a bit to set, five levels) takes the full walk, which does
-  // the same again and more; the one pass only read.
-  if (!mode_.five_level) [[likely]] {
-    if (const std::optional<QuickWalk> walk = walker_.walk_quickly(root_, address)) [[likely]] {
-      TlbEntry entry;
-      entry.tag = address >> kPageShift;
-      entry.page_base = pte::address(walk->leaf);
-      entry.pcid = pcid_;
-      entry.shift = kPageShift;
-      entry.flags = flags_of(*walk);
-      entry.allowed = allowed_accesses(entry);
-      if (allows(entry, type, user_mode)) [[likely]] {
-        ++stats_.walks;
-        stats_.walk_entries_read += 4;
-        latency += 4 * walk_latency_per_level_;
-        entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
-        if (stlb_) stlb_->insert_absent(entry);
-        return MissFill{&l1.insert_absent(entry), latency};
-      }
-    }
-  }
-  return walk_and_fill(l1, address, type, user_mode, latency, true, error_code);
 }
 
 Mmu::MissFill Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
