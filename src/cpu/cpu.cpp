@@ -255,27 +255,45 @@ Cpu* Cpu::translate_or_fault(mmu::VirtAddr address, mmu::AccessType type, bool m
   }
 }
 
+// Inline into both ends of a miss: it is the whole of their common case.
+[[gnu::always_inline]] inline void Cpu::move_and_charge(std::byte* host, void* data, std::size_t bytes,
+                                                        mmu::AccessType type) {
+  // Nearly every access is of 1, 2, 4 or 8 bytes: each is one move, not a memcpy call.
+  switch (bytes) {
+    case 1: move_bytes(host, data, 1, type); break;
+    case 2: move_bytes(host, data, 2, type); break;
+    case 4: move_bytes(host, data, 4, type); break;
+    case 8: move_bytes(host, data, 8, type); break;
+    default: move_bytes(host, data, bytes, type); break;
+  }
+  if (bytes != 0 && bytes <= 8) {
+    advance_by(one_access_);
+  } else {
+    advance(access_cycles(bytes));
+  }
+}
+
 bool Cpu::access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
                               mmu::AccessType type, bool may_abort) {
   const mmu::Translation t = mmu_.translate_from(entry, address, type, cpl_ == 3);
   clock_ += t.latency;
   if (t.host != nullptr) [[likely]] {
-    // Nearly every access is of 1, 2, 4 or 8 bytes: each is one move, not a memcpy call.
-    switch (bytes) {
-      case 1: move_bytes(t.host, data, 1, type); break;
-      case 2: move_bytes(t.host, data, 2, type); break;
-      case 4: move_bytes(t.host, data, 4, type); break;
-      case 8: move_bytes(t.host, data, 8, type); break;
-      default: move_bytes(t.host, data, bytes, type); break;
-    }
-    if (bytes != 0 && bytes <= 8) {
-      advance_by(one_access_);
-    } else {
-      advance(access_cycles(bytes));
-    }
+    move_and_charge(t.host, data, bytes, type);
     return true;
   }
   return access_slow(address, data, bytes, type, may_abort, t.ok ? kNoFault : t.error_code);
+}
+
+bool Cpu::access_after_miss(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
+                            bool may_abort) {
+  std::uint32_t error_code = kNoFault;  // stays so unless the translation faults
+  const mmu::Mmu::MissFill fill = mmu_.translate_l1_miss(address, type, cpl_ == 3, error_code);
+  clock_ += fill.latency;
+  if (fill.entry != nullptr && fill.entry->host != nullptr) [[likely]] {
+    move_and_charge(fill.entry->host_address(address), data, bytes, type);
+    return true;
+  }
+  return access_slow(address, data, bytes, type, may_abort, error_code);
 }
 
 bool Cpu::access_slow(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,

@@ -21,19 +21,7 @@ TlbEntry entry_from_walk(VirtAddr address, const WalkResult& walk, std::uint16_t
   return entry;
 }
 
-// The flags of an entry share bits with the PTE where they can, so that a one-pass walk
-// turns into flags with a mask.
-static_assert(TlbEntry::kWritable == pte::kWritable && TlbEntry::kUser == pte::kUser);
-
 }  // namespace
-
-// Inline: it is on every TLB miss, and a call costs as much as its body.
-[[gnu::always_inline]] inline std::uint8_t Mmu::flags_of(const QuickWalk& walk) const {
-  return static_cast<std::uint8_t>((walk.all_of & (pte::kWritable | pte::kUser)) |
-                                   ((walk.any_of & pte::kNoExecute) == 0 ? TlbEntry::kExecutable : 0) |
-                                   ((walk.leaf & pte::kDirty) != 0 ? TlbEntry::kDirty : 0) |
-                                   (mode_.global_pages && (walk.leaf & pte::kGlobal) != 0 ? TlbEntry::kGlobal : 0));
-}
 
 std::uint8_t Mmu::allowed_accesses_by_rule(std::uint8_t flags) const {
   // The rules of PageWalker::permits, for all six (mode, type) pairs at once.
@@ -141,84 +129,52 @@ Translation Mmu::identity(VirtAddr address) {
   return Translation{true, 0, address, 0, host};
 }
 
-Translation Mmu::fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency) {
+Mmu::MissFill Mmu::fault(VirtAddr address, std::uint32_t error, sim::Tick latency, std::uint32_t& error_code) {
   // Intel SDM 4.10.4.1: a page fault invalidates the TLB entries for the faulting address.
   invalidate_everywhere(address, pcid_);
   ++stats_.page_faults;
-  return Translation{false, error_code, 0, latency};
+  error_code = error;
+  return MissFill{nullptr, latency};
 }
 
-Translation Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
-                           sim::Tick latency) {
+Mmu::MissFill Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
+                             sim::Tick latency, std::uint32_t& error_code) {
   const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),
                                     entry.has(TlbEntry::kExecutable)};
   if (!PageWalker::permits(permissions, type, user_mode, mode_)) {
-    return fault(address, fault::access_bits(type, user_mode) | fault::kProtection, latency);
+    return fault(address, fault::access_bits(type, user_mode) | fault::kProtection, latency, error_code);
   }
   // A permitted write to a page whose entry is not dirty: walk again to set D.
   Tlb& l1 = type == AccessType::kExecute ? itlb_ : dtlb_;
-  return walk_and_fill(l1, address, type, user_mode, latency, false);
+  return walk_and_fill(l1, address, type, user_mode, latency, false, error_code);
 }
 
 Translation Mmu::translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode) {
   if (!paging_enabled_) return identity(address);
-  if (l1_entry == nullptr) return translate_miss(type == AccessType::kExecute ? itlb_ : dtlb_, address, type, user_mode);
-  if (allows(*l1_entry, type, user_mode)) return hit(*l1_entry, address, 0);
-  return retry_hit(*l1_entry, address, type, user_mode, 0);
+  if (l1_entry != nullptr && allows(*l1_entry, type, user_mode)) return hit(*l1_entry, address, 0);
+  std::uint32_t error_code = 0;
+  const MissFill fill = l1_entry == nullptr ? translate_l1_miss(address, type, user_mode, error_code)
+                                            : retry_hit(*l1_entry, address, type, user_mode, 0, error_code);
+  return translation_of(fill, address, error_code);
 }
 
-Translation Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode) {
-  sim::Tick latency = 0;
-  if (stlb_) {
-    if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
-      if (!allows(*entry, type, user_mode)) return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_);
-      return hit(l1.insert_absent(*entry), address, stlb_hit_latency_);
-    }
-    latency = stlb_hit_latency_;
-  }
-  // Most walks read four levels that need no A or D bit set, to an entry that serves the
-  // access: one pass, and the entry built straight from the bits read. Anything else
-  // (a fault, a large page, a bit to set, five levels) takes the full walk, which does
-  // the same again and more; the one pass only read.
-  if (!mode_.five_level) [[likely]] {
-    if (const std::optional<QuickWalk> walk = walker_.walk_quickly(root_, address)) [[likely]] {
-      TlbEntry entry;
-      entry.tag = address >> kPageShift;
-      entry.page_base = pte::address(walk->leaf);
-      entry.pcid = pcid_;
-      entry.shift = kPageShift;
-      entry.flags = flags_of(*walk);
-      entry.allowed = allowed_accesses(entry);
-      if (allows(entry, type, user_mode)) [[likely]] {
-        ++stats_.walks;
-        stats_.walk_entries_read += 4;
-        latency += 4 * walk_latency_per_level_;
-        entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
-        if (stlb_) stlb_->insert_absent(entry);
-        return hit(l1.insert_absent(entry), address, latency);
-      }
-    }
-  }
-  return walk_and_fill(l1, address, type, user_mode, latency, true);
-}
-
-Translation Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode,
-                               sim::Tick latency, bool missed_everywhere) {
+Mmu::MissFill Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                                 bool missed_everywhere, std::uint32_t& error_code) {
   const WalkResult walk = walker_.walk(root_, address, type, user_mode, mode_);
   ++stats_.walks;
   stats_.walk_entries_read += walk.entries_read;
   latency += walk.entries_read * walk_latency_per_level_;
-  if (!walk.ok) return fault(address, walk.error_code, latency);
+  if (!walk.ok) return fault(address, walk.error_code, latency, error_code);
   TlbEntry entry = entry_from_walk(address, walk, pcid_);
   entry.allowed = allowed_accesses(entry);
   const std::uint64_t bytes = page_bytes(walk.page_size);
   entry.host = memory_.contains(entry.page_base, bytes) ? memory_.host(entry.page_base) : nullptr;
   if (missed_everywhere) {
     if (stlb_) stlb_->insert_absent(entry);
-    return hit(l1.insert_absent(entry), address, latency);
+    return MissFill{&l1.insert_absent(entry), latency};
   }
   if (stlb_) stlb_->insert(entry);
-  return hit(l1.insert(entry), address, latency);
+  return MissFill{&l1.insert(entry), latency};
 }
 
 }  // namespace ossim::mmu

@@ -1,5 +1,6 @@
 #include "ossim/mmu/tlb.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <stdexcept>
 #include <utility>
@@ -8,24 +9,25 @@ namespace ossim::mmu {
 
 namespace {
 
-/// A way and its replacement stamp, for the search of the oldest way in a set.
+/// A way and its replacement stamp, for the search of the oldest way in a set of any size.
 struct Candidate {
   std::uint64_t stamp;
   std::size_t way;
 };
 
-/// The first way with the smallest stamp among `n` ways from `first` (n a power of two):
-/// a tournament, so the comparisons form a tree of depth log2(n) of conditional moves
-/// rather than a chain (which way is oldest is not predictable). On equal stamps (only the
-/// zeros of empty ways are equal) the lower way wins.
-template <std::size_t n>
-Candidate oldest_way(const std::uint64_t* stamps, std::size_t first) {
-  if constexpr (n == 1) {
-    return Candidate{stamps[first], first};
+/// The first way with the smallest stamp among the `count` ways from way `first` of a set
+/// of `n` ways (n a power of two), packed as stamp * n + way: one unsigned minimum then
+/// orders by stamp, and on equal stamps (only the zeros of empty ways are equal) by way.
+/// A tournament of minimums, so the comparisons form a tree of depth log2(n) of
+/// conditional moves rather than a chain of branches (which way is oldest is not
+/// predictable). Precondition: stamps below 2^64 / n (the clock that makes them counts
+/// the TLB's hits and fills: 2^61 of them take centuries at a billion a second).
+template <std::size_t n, std::size_t first = 0, std::size_t count = n>
+std::uint64_t oldest_way(const std::uint64_t* stamps) {
+  if constexpr (count == 1) {
+    return stamps[first] * n + first;
   } else {
-    const Candidate low = oldest_way<n / 2>(stamps, first);
-    const Candidate high = oldest_way<n / 2>(stamps, first + n / 2);
-    return high.stamp < low.stamp ? high : low;
+    return std::min(oldest_way<n, first, count / 2>(stamps), oldest_way<n, first + count / 2, count / 2>(stamps));
   }
 }
 
@@ -50,7 +52,7 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   pcid_head_.assign(kPcids, kNoWay);
 }
 
-// link and unlink are on every fill's path: inline them there.
+// link and unlink: inline into the fills, moves and removals that use them.
 [[gnu::always_inline]] inline void Tlb::link(std::size_t way, std::uint16_t pcid) {
   std::uint32_t& head = pcid_head_[pcid % kPcids];
   pcid_prev_[way] = kNoWay;
@@ -70,29 +72,40 @@ Tlb::Tlb(TlbConfig config, sim::RandomStream random)
   if (next != kNoWay) pcid_prev_[next] = prev;
 }
 
-// store, occupy and replace are on every fill's path: inline them there.
+// store and replace are on every fill's path: inline them there.
 [[gnu::always_inline]] inline TlbEntry& Tlb::store(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
   TlbEntry& target = entries_[way];
   target = entry;
   target.host_delta = reinterpret_cast<std::uintptr_t>(entry.host) - (entry.tag << entry.shift);
   keys_[way] = key;
   stamps_[way] = ++clock_;
-  ++resident_[(key & 3) - 1];
   ++stats_.fills;
   return target;
 }
 
-[[gnu::always_inline]] inline TlbEntry& Tlb::occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
-  link(way, entry.pcid);
+[[gnu::always_inline]] inline TlbEntry& Tlb::replace(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  // Most evictions keep the page size and the PCID, and then the counts and the lists stay
+  // as they are: the other ones go out of line, so that this needs few registers.
+  if (((keys_[way] ^ key) & 3) != 0 || entries_[way].pcid != entry.pcid) [[unlikely]] {
+    return replace_moving(way, entry, key);
+  }
   return store(way, entry, key);
 }
 
-[[gnu::always_inline]] inline TlbEntry& Tlb::replace(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+[[gnu::noinline]] TlbEntry& Tlb::replace_moving(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
   --resident_[(keys_[way] & 3) - 1];
+  ++resident_[(key & 3) - 1];
   if (entries_[way].pcid != entry.pcid) {
     unlink(way);
     link(way, entry.pcid);
   }
+  return store(way, entry, key);
+}
+
+// Out of line for the same reason as replace_moving.
+[[gnu::noinline]] TlbEntry& Tlb::occupy(std::size_t way, const TlbEntry& entry, std::uint64_t key) {
+  link(way, entry.pcid);
+  ++resident_[(key & 3) - 1];
   return store(way, entry, key);
 }
 
@@ -126,12 +139,6 @@ TlbEntry& Tlb::insert(const TlbEntry& entry) {
   return insert_absent(entry);
 }
 
-TlbEntry& Tlb::insert_absent(const TlbEntry& entry) {
-  if (ways_ == 4) return insert_absent_in_set<4>(entry);
-  if (ways_ == 8) return insert_absent_in_set<8>(entry);
-  return insert_absent_in_set<0>(entry);
-}
-
 template <unsigned ways>
 TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
   // The first empty way, or the way with the oldest stamp (least recently used for LRU,
@@ -142,9 +149,11 @@ TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
   // of dependent comparisons.
   const std::size_t set = ways != 0 ? static_cast<std::size_t>(entry.tag & set_mask_) * ways : first_way(entry.tag);
   const std::uint64_t* const stamps = &stamps_[set];
+  const std::uint64_t key = key_of(entry.tag, size_index(entry.shift));
   Candidate oldest;
   if constexpr (ways != 0) {
-    oldest = oldest_way<ways>(stamps, 0);
+    const std::uint64_t packed = oldest_way<ways>(stamps);
+    oldest = Candidate{packed / ways, packed % ways};
   } else {
     std::size_t even = 0;
     std::size_t odd = 1;
@@ -176,10 +185,14 @@ TlbEntry& Tlb::insert_absent_in_set(const TlbEntry& entry) {
   if (oldest.stamp != 0) {
     if (replacement_ == TlbReplacement::kRandom) [[unlikely]] return evict_at_random(set, entry);
     ++stats_.evictions;
-    return replace(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+    return replace(slot, entry, key);
   }
-  return occupy(slot, entry, key_of(entry.tag, size_index(entry.shift)));
+  return occupy(slot, entry, key);
 }
+
+template TlbEntry& Tlb::insert_absent_in_set<4>(const TlbEntry& entry);
+template TlbEntry& Tlb::insert_absent_in_set<8>(const TlbEntry& entry);
+template TlbEntry& Tlb::insert_absent_in_set<0>(const TlbEntry& entry);
 
 // Out of line, so that the common fills make no call and need no registers saved.
 [[gnu::noinline]] TlbEntry& Tlb::evict_at_random(std::size_t set, const TlbEntry& entry) {

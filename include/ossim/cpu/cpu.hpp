@@ -294,7 +294,8 @@ class Cpu final : public dev::InterruptTarget {
       mmu::TlbEntry* entry = nullptr;
       if (mmu_.paging_enabled()) [[likely]] {
         entry = mmu_.l1_lookup(address, type);
-        if (entry != nullptr && entry->host != nullptr && mmu::Mmu::allows(*entry, type, cpl_ == 3)) [[likely]] {
+        if (entry == nullptr) [[unlikely]] return access_after_miss(address, data, bytes, type, may_abort);
+        if (entry->host != nullptr && mmu::Mmu::allows(*entry, type, cpl_ == 3)) [[likely]] {
           std::byte* const host = reinterpret_cast<std::byte*>(entry->host_delta + address);
           if (type == mmu::AccessType::kWrite) {
             std::memcpy(host, data, bytes);
@@ -313,10 +314,17 @@ class Cpu final : public dev::InterruptTarget {
     }
     return access_slow(address, data, bytes, type, may_abort, kNoFault);
   }
-  /// access() after the L1 TLB lookup found no entry serving it alone (`entry` is what the
-  /// lookup returned; nullptr with paging off).
+  /// access() after the L1 TLB lookup found an entry that does not serve it alone
+  /// (`entry`; nullptr with paging off).
   bool access_after_lookup(mmu::TlbEntry* entry, mmu::VirtAddr address, void* data, std::size_t bytes,
                            mmu::AccessType type, bool may_abort);
+  /// access() after the L1 TLB lookup found no entry (paging on): the common miss goes from
+  /// the MMU's fill straight to the copy, with no Translation in between.
+  bool access_after_miss(mmu::VirtAddr address, void* data, std::size_t bytes, mmu::AccessType type,
+                         bool may_abort);
+  /// The end of a one-page access whose bytes are at `host`: moves them and charges the
+  /// cycles.
+  void move_and_charge(std::byte* host, void* data, std::size_t bytes, mmu::AccessType type);
   /// The cycles to move `bytes`: memory_access_cycles per 8 bytes or part of them, the
   /// same whether or not the access crosses a page.
   std::uint64_t access_cycles(std::size_t bytes) const {

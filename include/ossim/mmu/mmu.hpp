@@ -96,6 +96,19 @@ class Mmu {
     return (type == AccessType::kExecute ? itlb_ : dtlb_).lookup(address, pcid_);
   }
   Translation translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode);
+  /// What a translation that missed the L1 TLB comes to: the L1 entry it filled, whose
+  /// page is the translation (and which now serves the access as a hit), or nullptr after
+  /// a #PF; and the time it took beyond a TLB hit. Two words, returned in registers.
+  struct MissFill {
+    TlbEntry* entry;
+    sim::Tick latency;
+  };
+  /// translate_from(nullptr, ...) with paging on, for a caller that uses the L1 entry
+  /// itself rather than a Translation (the CPU's miss path). On a #PF, `error_code`
+  /// receives the fault's error code and is otherwise left alone.
+  MissFill translate_l1_miss(VirtAddr address, AccessType type, bool user_mode, std::uint32_t& error_code) {
+    return translate_miss(type == AccessType::kExecute ? itlb_ : dtlb_, address, type, user_mode, error_code);
+  }
   /// Whether a TLB entry serves the access without going back to the tables.
   static bool allows(const TlbEntry& entry, AccessType type, bool user_mode) {
     return (entry.allowed & TlbEntry::allowed_bit(user_mode, static_cast<unsigned>(type))) != 0;
@@ -118,14 +131,26 @@ class Mmu {
   void fill_allowed_table();
   /// The flags of the TLB entry a one-pass walk makes (a read leaves D as it found it).
   std::uint8_t flags_of(const QuickWalk& walk) const;
-  Translation retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
-                        sim::Tick latency);
-  Translation translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode);
+  /// The rest of a translation whose TLB entry (from L1 or the STLB, found `latency`
+  /// after the access began) does not serve the access alone: a #PF, or a walk to set D.
+  /// The MissFill functions below report a #PF's error code through `error_code`.
+  MissFill retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                     std::uint32_t& error_code);
+  /// translate_l1_miss() for the L1 TLB `l1`. Inline (below the class): its common case,
+  /// an STLB miss and a one-pass walk, is the whole of most misses, and the CPU's miss
+  /// path is its one caller outside this class; the rare cases are calls.
+  MissFill translate_miss(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, std::uint32_t& error_code);
   /// Walks and fills the TLBs. `missed_everywhere`: every TLB level has just missed this
   /// address, so the fills need not look for an entry to replace.
-  Translation walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
-                            bool missed_everywhere);
-  Translation fault(VirtAddr address, std::uint32_t error_code, sim::Tick latency);
+  MissFill walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, bool user_mode, sim::Tick latency,
+                         bool missed_everywhere, std::uint32_t& error_code);
+  /// A #PF: invalidates the faulting address's entries and counts the fault.
+  MissFill fault(VirtAddr address, std::uint32_t error, sim::Tick latency, std::uint32_t& error_code);
+  /// A MissFill as a Translation of `address`.
+  static Translation translation_of(const MissFill& fill, VirtAddr address, std::uint32_t error_code) {
+    if (fill.entry != nullptr) return hit(*fill.entry, address, fill.latency);
+    return Translation{false, error_code, 0, fill.latency};
+  }
   Translation identity(VirtAddr address);
   static Translation hit(const TlbEntry& entry, VirtAddr address, sim::Tick latency) {
     const std::uint64_t offset = address - (entry.tag << entry.shift);
@@ -150,5 +175,54 @@ class Mmu {
   // flags (TlbEntry::flags >> 1), under mode_.
   std::uint8_t allowed_by_flags_[16] = {};
 };
+
+// The flags of an entry share bits with the PTE where they can, so that a one-pass walk
+// turns into flags with a mask.
+static_assert(TlbEntry::kWritable == pte::kWritable && TlbEntry::kUser == pte::kUser);
+
+inline std::uint8_t Mmu::flags_of(const QuickWalk& walk) const {
+  return static_cast<std::uint8_t>((walk.all_of & (pte::kWritable | pte::kUser)) |
+                                   ((walk.any_of & pte::kNoExecute) == 0 ? TlbEntry::kExecutable : 0) |
+                                   ((walk.leaf & pte::kDirty) != 0 ? TlbEntry::kDirty : 0) |
+                                   (mode_.global_pages && (walk.leaf & pte::kGlobal) != 0 ? TlbEntry::kGlobal : 0));
+}
+
+[[gnu::always_inline]] inline Mmu::MissFill Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type,
+                                                                bool user_mode, std::uint32_t& error_code) {
+  sim::Tick latency = 0;
+  if (stlb_) {
+    if (TlbEntry* entry = stlb_->lookup(address, pcid_)) {
+      if (!allows(*entry, type, user_mode)) {
+        return retry_hit(*entry, address, type, user_mode, stlb_hit_latency_, error_code);
+      }
+      return MissFill{&l1.insert_absent(*entry), stlb_hit_latency_};
+    }
+    latency = stlb_hit_latency_;
+  }
+  // Most walks read four levels that need no A or D bit set, to an entry that serves the
+  // access: one pass, and the entry built straight from the bits read. Anything else
+  // (a fault, a large page, a bit to set, five levels) takes the full walk, which does
+  // the same again and more; the one pass only read.
+  if (!mode_.five_level) [[likely]] {
+    if (const std::optional<QuickWalk> walk = walker_.walk_quickly(root_, address)) [[likely]] {
+      TlbEntry entry;
+      entry.tag = address >> kPageShift;
+      entry.page_base = pte::address(walk->leaf);
+      entry.pcid = pcid_;
+      entry.shift = kPageShift;
+      entry.flags = flags_of(*walk);
+      entry.allowed = allowed_accesses(entry);
+      if (allows(entry, type, user_mode)) [[likely]] {
+        ++stats_.walks;
+        stats_.walk_entries_read += 4;
+        latency += 4 * walk_latency_per_level_;
+        entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
+        if (stlb_) stlb_->insert_absent(entry);
+        return MissFill{&l1.insert_absent(entry), latency};
+      }
+    }
+  }
+  return walk_and_fill(l1, address, type, user_mode, latency, true, error_code);
+}
 
 }  // namespace ossim::mmu

@@ -100,7 +100,11 @@ class Tlb {
   TlbEntry& insert(const TlbEntry& entry);
   /// insert() when a lookup of the entry's page under its PCID has just missed (and the
   /// TLB has not changed since): skips the search for an entry to replace.
-  TlbEntry& insert_absent(const TlbEntry& entry);
+  TlbEntry& insert_absent(const TlbEntry& entry) {
+    if (ways_ == 4) return insert_absent_in_set<4>(entry);
+    if (ways_ == 8) return insert_absent_in_set<8>(entry);
+    return insert_absent_in_set<0>(entry);
+  }
   /// Removes the entries for `address` under `pcid`, and the global ones for it when
   /// `include_global` (invlpg does; an individual-address INVPCID does not).
   void invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global = true);
@@ -170,8 +174,10 @@ class Tlb {
   /// unless the new entry has the same PCID (a list's order does not matter, so the way
   /// keeps its place, which saves an unlink and a link on most evictions).
   TlbEntry& replace(std::size_t way, const TlbEntry& entry, std::uint64_t key);
-  /// What every fill does once the way is on the right PCID list: the entry, its key and
-  /// stamp, the counts.
+  /// replace() when the new entry differs from the old one in page size or PCID.
+  TlbEntry& replace_moving(std::size_t way, const TlbEntry& entry, std::uint64_t key);
+  /// What every fill does once the way is on the right PCID list and counted in
+  /// resident_: the entry, its key and stamp, the fill count.
   TlbEntry& store(std::size_t way, const TlbEntry& entry, std::uint64_t key);
   void remove(std::size_t way);
   /// The ways of each PCID form a doubly linked list (through the two arrays below), so

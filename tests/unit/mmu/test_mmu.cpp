@@ -428,7 +428,8 @@ TEST_CASE("a write to a clean global page under another PCID walks once, then hi
 // straight from the bits read; anything else (a fault, a large page, a bit to set) takes
 // the level-by-level walk. Both must be the same hardware: each miss below is checked
 // against PageWalker::walk on an identical copy of memory, first (A bits to set) and
-// again (the one-pass case where it applies).
+// again (the one-pass case where it applies), through translate() and through the CPU's
+// entry, translate_l1_miss().
 TEST_CASE("every TLB miss translates and fills as the level-by-level walk says, whichever walk serves it") {
   Machine m;
   PhysicalMemory reference_memory{16 * kMiB};
@@ -488,6 +489,21 @@ TEST_CASE("every TLB miss translates and fills as the level-by-level walk says, 
         CHECK(entry->has(TlbEntry::kGlobal) == walk.global);
         CHECK(entry->has(TlbEntry::kDirty) == walk.dirty);
       }
+    }
+    // The CPU's entry to a miss (translate_l1_miss, which returns the filled L1 entry) comes
+    // to the same translation, and the entry it returns serves the access as a hit.
+    m.mmu.flush_all(true);
+    std::uint32_t error_code = 0;
+    const Mmu::MissFill fill = m.mmu.translate_l1_miss(va, type, user, error_code);
+    CHECK(fill.latency == t.latency);
+    REQUIRE((fill.entry != nullptr) == t.ok);
+    if (fill.entry != nullptr) {
+      CHECK(fill.entry == l1.lookup(va, m.mmu.pcid()));
+      CHECK(fill.entry->page_base + (va & (page_bytes(fill.entry->size()) - 1)) == t.address);
+      CHECK(fill.entry->host_address(va) == t.host);
+      CHECK(Mmu::allows(*fill.entry, type, user));
+    } else {
+      CHECK(error_code == t.error_code);
     }
     // The same bits were set (A, and D for a write), or none.
     const std::size_t table_bytes = 16 * kMiB;
