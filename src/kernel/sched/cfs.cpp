@@ -145,12 +145,7 @@ Task* CfsClass::pick_next(RunQueue& rq) {
 
 std::size_t CfsClass::peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
   // The leftmost tasks by vruntime (a buddy skip is ignored: this is only a hint).
-  std::size_t count = 0;
-  for (const Task& task : rqs_[rq.cpu].tree) {
-    if (count == max) break;
-    upcoming[count++] = &task;
-  }
-  return count;
+  return first_tasks(rqs_[rq.cpu].tree, upcoming, max);
 }
 
 void CfsClass::put_prev(RunQueue& rq, Task& prev) {

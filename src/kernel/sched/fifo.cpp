@@ -15,6 +15,10 @@ void FifoClass::dequeue(RunQueue& rq, Task& task, DequeueReason) {
   if (fifo.yielded == &task) fifo.yielded = nullptr;
 }
 
+std::size_t FifoClass::peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
+  return first_tasks(rqs_[rq.cpu].queue, upcoming, max);
+}
+
 Task* FifoClass::pick_next(RunQueue& rq) {
   Queue& queue = rqs_[rq.cpu].queue;
   if (queue.empty()) return nullptr;

@@ -38,6 +38,7 @@ class FifoClass final : public SchedClass {
   void enqueue(RunQueue& rq, Task& task, EnqueueReason reason) override;
   void dequeue(RunQueue& rq, Task& task, DequeueReason reason) override;
   Task* pick_next(RunQueue& rq) override;
+  std::size_t peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const override;
   void put_prev(RunQueue& rq, Task& prev) override;
   void task_tick(RunQueue& rq, Task& curr) override;
   void check_preempt(RunQueue& rq, Task& woken) override;

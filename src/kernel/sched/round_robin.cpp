@@ -16,21 +16,16 @@ void RoundRobinClass::dequeue(RunQueue& rq, Task& task, DequeueReason) {
   if (task.run_list.is_linked()) queues_[rq.cpu].erase(queues_[rq.cpu].iterator_to(task));
 }
 
+std::size_t RoundRobinClass::peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
+  return first_tasks(queues_[rq.cpu], upcoming, max);
+}
+
 Task* RoundRobinClass::pick_next(RunQueue& rq) {
   Queue& queue = queues_[rq.cpu];
   if (queue.empty()) return nullptr;
   Task& next = queue.front();
   queue.pop_front();
   return &next;
-}
-
-std::size_t RoundRobinClass::peek_upcoming(const RunQueue& rq, const Task** upcoming, std::size_t max) const {
-  std::size_t count = 0;
-  for (const Task& task : queues_[rq.cpu]) {
-    if (count == max) break;
-    upcoming[count++] = &task;
-  }
-  return count;
 }
 
 void RoundRobinClass::put_prev(RunQueue& rq, Task& prev) {

@@ -110,4 +110,13 @@ class SchedClass {
   std::size_t rank_ = 0;
 };
 
+/// The first (up to `max`) tasks of `queue` in its order: peek_upcoming() for a class that
+/// picks from the front of one queue.
+template <typename Queue>
+std::size_t first_tasks(const Queue& queue, const Task** upcoming, std::size_t max) {
+  std::size_t count = 0;
+  for (auto it = queue.begin(); it != queue.end() && count < max; ++it) upcoming[count++] = &*it;
+  return count;
+}
+
 }  // namespace ossim::kernel

@@ -97,6 +97,45 @@ TEST_CASE("a CPU firing the events it runs past gives the same simulation as the
   CHECK(inline_firing.syncs() < by_host.syncs());
 }
 
+TEST_CASE("CPUs overtaking each other hand control straight to each other's fiber") {
+  // No timers: only the CPUs' run events. Under run() a CPU that must wait for the other
+  // switches to the other's fiber itself, instead of through the host.
+  const auto fiber_switches = [](bool stepped, Log& log) {
+    BareMetal hw(test::small_machine(2));
+    const auto body = [&](unsigned index, sim::Tick step) {
+      return [&hw, &log, index, step] {
+        for (int i = 0; i < 10; ++i) {
+          hw.machine().cpu(index).stall(step);
+          hw.machine().cpu(index).compute(1);
+          log.add("cpu" + std::to_string(index), hw.machine().cpu(index).now());
+        }
+      };
+    };
+    hw.run_on(0, body(0, 250 * kNs));
+    hw.run_on(1, body(1, 333 * kNs));
+    if (stepped) {
+      while (hw.engine.step()) {
+      }
+    } else {
+      hw.engine.run();
+    }
+    // Each context ended on its CPU, whichever fiber regained control then.
+    CHECK(hw.cpu(0).state() == cpu::CpuState::kOff);
+    CHECK(hw.cpu(1).state() == cpu::CpuState::kOff);
+    CHECK(hw.cpu(0).current() == nullptr);
+    CHECK(hw.cpu(1).current() == nullptr);
+    return hw.engine.fibers().switches();
+  };
+  Log stepped;
+  const std::uint64_t through_host = fiber_switches(true, stepped);
+  Log ran;
+  const std::uint64_t direct = fiber_switches(false, ran);
+  CHECK(ran.lines == stepped.lines);
+  CHECK(ran.lines.size() == 20);
+  // Through the host every resumption costs two switches; handed over directly, one.
+  CHECK(direct * 3 < through_host * 2);
+}
+
 TEST_CASE("an event that stops the engine ends run() before the CPU's next operation") {
   BareMetal hw;
   std::vector<sim::Tick> cpu_times;
