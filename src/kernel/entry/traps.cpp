@@ -44,7 +44,7 @@ void KernelCore::syscall_entry(cpu::Cpu& cpu) {
   const SyscallResult result = dispatch_syscall(number, call);
   const std::int64_t value = result.ok() ? result.value() : sys::to_syscall_return(result.error());
   regs.rax = static_cast<std::uint64_t>(value);
-  trace::syscall(*this, task, number, call.args, value);
+  if (trace() != nullptr) trace::syscall(*this, task, number, call.args, value);
   exit_to_user_mode(task);
 }
 

@@ -67,7 +67,7 @@ void Scheduler::enqueue(RunQueue& rq, Task& task, EnqueueReason reason, sim::Tic
   if (is_realtime_rank(task)) count_realtime(rq, +1);
   rq.tasks.push_back(task);
   task.se.sched_class->enqueue(rq, task, reason);
-  trace::runqueue_length(kernel_, rq, now);
+  if (kernel_.trace() != nullptr) trace::runqueue_length(kernel_, rq, now);
 }
 
 void Scheduler::dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tick now) {
@@ -76,7 +76,7 @@ void Scheduler::dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tic
   --rq.nr_running;
   if (is_realtime_rank(task)) count_realtime(rq, -1);
   rq.tasks.erase(rq.tasks.iterator_to(task));
-  trace::runqueue_length(kernel_, rq, now);
+  if (kernel_.trace() != nullptr) trace::runqueue_length(kernel_, rq, now);
 }
 
 void Scheduler::resched(RunQueue& rq, sim::Tick now, const cpu::Cpu* from) {
@@ -96,7 +96,7 @@ bool Scheduler::wake_up(Task& task, sim::Tick now, const cpu::Cpu* waker_cpu) {
   if (task.state != TaskState::kInterruptible && task.state != TaskState::kUninterruptible) return false;
   task.state = TaskState::kRunning;
   task.se.woken_at = now;
-  trace::task_woken(kernel_, task, now, waker_cpu);
+  if (kernel_.trace() != nullptr) trace::task_woken(kernel_, task, now, waker_cpu);
   if (task.se.on_rq) return true;  // it had not switched away yet: still queued
   // A task still current on its CPU (between its state change and the switch) goes back
   // on that CPU's queue; anything else may move.
@@ -269,7 +269,7 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
   next.se.on_cpu = true;
   rq.curr = &next;
   rq.switched_from = &prev;
-  trace::context_switch(kernel_, rq, prev, next, start);
+  if (kernel_.trace() != nullptr) trace::context_switch(kernel_, rq, prev, next, start);
   arm_hrtick(rq, next, start);
 }
 
