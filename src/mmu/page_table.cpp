@@ -241,25 +241,29 @@ void PageTable::visit_absent(VirtAddr begin, VirtAddr end,
   });
 }
 
-void PageTable::prefetch_walk(VirtAddr address, unsigned level) const {
-  PhysAddr table = root_;
-  for (unsigned l = levels_; l > level; --l) {
-    const PhysAddr slot = table + index_at(address, l) * 8;
-    if (!memory_.contains(slot, sizeof(pte::Entry))) return;
-    const pte::Entry entry = memory_.read<pte::Entry>(slot);
-    if (!pte::present(entry)) return;
-    if ((entry & pte::kPageSize) != 0 && l <= 3) {
-      // A large page: no table below it, only the data.
-      if (level != 0) return;
-      const std::uint64_t page_mask = (std::uint64_t{1} << shift_of_level(l)) - 1;
-      const PhysAddr byte = (pte::address(entry) & ~page_mask) + (address & page_mask);
-      if (memory_.contains(byte)) __builtin_prefetch(memory_.host(byte), 1);
-      return;
-    }
-    table = pte::address(entry);
+PageTable::WalkPrefetch PageTable::start_prefetch_walk(VirtAddr address) const {
+  const PhysAddr entry = root_ + index_at(address, levels_) * 8;
+  __builtin_prefetch(memory_.host(entry), 1);
+  return {entry, levels_};
+}
+
+void PageTable::step_prefetch_walk(VirtAddr address, WalkPrefetch& walk) const {
+  if (walk.level == 0) return;
+  const unsigned level = walk.level;
+  walk.level = 0;
+  // Every entry on the way was read from a table this page table allocated, so only a
+  // leaf's frame (data) can lie outside memory.
+  const pte::Entry entry = memory_.read<pte::Entry>(walk.entry);
+  if (!pte::present(entry)) return;
+  PhysAddr next = 0;
+  if (level == 1 || ((entry & pte::kPageSize) != 0 && level <= 3)) {
+    const std::uint64_t page_mask = (std::uint64_t{1} << shift_of_level(level)) - 1;
+    next = (pte::address(entry) & ~page_mask) + (address & page_mask);
+  } else {
+    next = pte::address(entry) + index_at(address, level - 1) * 8;
+    walk = {next, level - 1};
   }
-  const PhysAddr target = table + (level == 0 ? address & (kPageBytes - 1) : index_at(address, level) * 8);
-  if (memory_.contains(target)) __builtin_prefetch(memory_.host(target), 1);
+  if (memory_.contains(next)) __builtin_prefetch(memory_.host(next), 1);
 }
 
 PhysAddr PageTable::leaf_slot(VirtAddr address) const {

@@ -42,12 +42,19 @@ class PageTable {
   PhysAddr root() const { return root_; }
   unsigned levels() const { return levels_; }
 
-  /// A hint to the host's caches for a walk of `address` that is about to happen:
-  /// fetches what the walk reads at `level` (the entry in that level's table, levels()
-  /// being the root's; 0: the byte at `address` itself) by reading the entries above it,
-  /// which the call for the level above should have brought in. Stops at an entry that is
-  /// not present. Changes nothing, simulated or counted.
-  void prefetch_walk(VirtAddr address, unsigned level) const;
+  /// A walk of an address being fetched into the host's caches a level at a time, ahead
+  /// of the walk itself (start_prefetch_walk, step_prefetch_walk): the entry its last
+  /// step fetched. Changes nothing, simulated or counted.
+  struct WalkPrefetch {
+    PhysAddr entry = 0;
+    unsigned level = 0;  // the entry's level (levels() for the root table's); 0: done
+  };
+  /// Fetches the root table's entry for `address`.
+  WalkPrefetch start_prefetch_walk(VirtAddr address) const;
+  /// Reads the entry the last step fetched (in cache by now, if the steps are far enough
+  /// apart) and fetches the next one, or after the last level the byte at `address`
+  /// itself. The walk ends at an entry that is not present.
+  void step_prefetch_walk(VirtAddr address, WalkPrefetch& walk) const;
 
   /// Maps the page of `size` at `address` to `page_base` with the leaf `flags` (kPresent is
   /// added, and kPageSize for large pages). Returns false, changing nothing, if an

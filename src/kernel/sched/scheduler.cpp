@@ -207,9 +207,15 @@ void Scheduler::prefetch_upcoming(const RunQueue& rq, const Task& next) const {
   const Task* upcoming[kStages];
   const std::size_t count = next.se.sched_class->peek_upcoming(rq, upcoming, kStages);
   // The page walk of the stack page its registers point to (where the user wrappers keep
-  // their arguments) at `level`: 4 is the root table's entry, 0 the data.
-  const auto prefetch_stack_walk = [](const Task& task, unsigned level) {
-    if (task.mm) task.mm->page_table().prefetch_walk(task.context->registers().rsp, level);
+  // their arguments): the first stage fetches the root table's entry, each later one the
+  // entry below, the last the data.
+  const auto start_stack_walk = [](const Task& task) {
+    if (task.mm) {
+      task.stack_walk_prefetch = task.mm->page_table().start_prefetch_walk(task.context->registers().rsp);
+    }
+  };
+  const auto step_stack_walk = [](const Task& task) {
+    if (task.mm) task.mm->page_table().step_prefetch_walk(task.context->registers().rsp, task.stack_walk_prefetch);
   };
   switch (count) {
     case 8: sim::prefetch_object(upcoming[7]); [[fallthrough]];
@@ -221,14 +227,14 @@ void Scheduler::prefetch_upcoming(const RunQueue& rq, const Task& next) const {
       sim::prefetch_object(&upcoming[5]->context->fiber());
       if (upcoming[5]->mm) sim::prefetch_object(&upcoming[5]->mm->page_table());
       [[fallthrough]];
-    case 5: prefetch_stack_walk(*upcoming[4], 4); [[fallthrough]];
-    case 4: prefetch_stack_walk(*upcoming[3], 3); [[fallthrough]];
-    case 3: prefetch_stack_walk(*upcoming[2], 2); [[fallthrough]];
+    case 5: start_stack_walk(*upcoming[4]); [[fallthrough]];
+    case 4: step_stack_walk(*upcoming[3]); [[fallthrough]];
+    case 3: step_stack_walk(*upcoming[2]); [[fallthrough]];
     case 2:
-      prefetch_stack_walk(*upcoming[1], 1);
+      step_stack_walk(*upcoming[1]);
       upcoming[1]->context->fiber().prefetch_resume_frames();
       [[fallthrough]];
-    case 1: prefetch_stack_walk(*upcoming[0], 0); break;
+    case 1: step_stack_walk(*upcoming[0]); break;
     default: break;
   }
 }

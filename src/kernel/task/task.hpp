@@ -21,6 +21,7 @@
 #include "ossim/sys/types.hpp"
 #include "ossim/cpu/context.hpp"
 #include "ossim/kernel/task_info.hpp"
+#include "ossim/mmu/page_table.hpp"
 #include "ossim/sim/event.hpp"
 #include "ossim/sim/tick.hpp"
 #include "ossim/user/process.hpp"
@@ -139,6 +140,9 @@ class Task {
   bool in_user = false;           // user time is accruing (between kernel entries)
   sim::Tick mode_since = 0;       // when the current user or system stint began
   TlbUsage tlb_at_switch_in;      // its CPU's TLB counters when it was put on it
+  /// The walk of its user stack page, being prefetched while it waits to run (a host-
+  /// cache hint only: Scheduler::prefetch_upcoming).
+  mutable mmu::PageTable::WalkPrefetch stack_walk_prefetch;
   std::uint32_t trace_track = ~std::uint32_t{0};  // the task's track in the trace, once made
   void on_sleep_timer();
 

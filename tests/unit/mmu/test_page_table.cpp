@@ -359,3 +359,40 @@ TEST_CASE("a split with no frame free for the table changes nothing", "[thp]") {
   CHECK(mapping->size == PageSize::k2M);
   for (FrameNumber frame : held) m.frames.free(frame);
 }
+
+TEST_CASE("a walk prefetched a step at a time follows the walk's entries and changes nothing") {
+  Machine m;
+  PageTable table(m.memory, m.frames);
+  const VirtAddr va = 0x7F12'3456'7ABCULL;
+  const VirtAddr huge = 0x4000'0000ULL + 0x12'3456;  // in a 2 MiB page
+  REQUIRE(table.map(va & ~(kPageBytes - 1), 0x0123'4000, PageSize::k4K, pte::kWritable | pte::kUser));
+  REQUIRE(table.map(huge & ~(k2M - 1), 4 * k2M, PageSize::k2M, pte::kWritable | pte::kUser));
+  std::vector<std::byte> before(m.memory.size_bytes());
+  m.memory.read_bytes(0, before.data(), before.size());
+
+  PageTable::WalkPrefetch walk = table.start_prefetch_walk(va);
+  for (unsigned level = 4; level >= 1; --level) {
+    CHECK(walk.level == level);
+    CHECK(walk.entry == entry_address(m.memory, table.root(), va, level));
+    table.step_prefetch_walk(va, walk);
+  }
+  CHECK(walk.level == 0);  // the last step fetched the data
+  table.step_prefetch_walk(va, walk);
+  CHECK(walk.level == 0);
+
+  // A large page ends the walk a level early; an absent entry ends it where it is.
+  walk = table.start_prefetch_walk(huge);
+  table.step_prefetch_walk(huge, walk);
+  table.step_prefetch_walk(huge, walk);
+  CHECK(walk.level == 2);
+  table.step_prefetch_walk(huge, walk);
+  CHECK(walk.level == 0);
+  const VirtAddr unmapped = 0x1000'0000'0000ULL;  // a root entry no mapping uses
+  walk = table.start_prefetch_walk(unmapped);
+  table.step_prefetch_walk(unmapped, walk);
+  CHECK(walk.level == 0);
+
+  std::vector<std::byte> after(m.memory.size_bytes());
+  m.memory.read_bytes(0, after.data(), after.size());
+  CHECK(after == before);
+}
