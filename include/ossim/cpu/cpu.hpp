@@ -294,8 +294,7 @@ class Cpu final : public dev::InterruptTarget {
       mmu::TlbEntry* entry = nullptr;
       if (mmu_.paging_enabled()) [[likely]] {
         entry = mmu_.l1_lookup(address, type);
-        if (entry == nullptr) [[unlikely]] return access_after_miss(address, data, bytes, type, may_abort);
-        if (entry->host != nullptr && mmu::Mmu::allows(*entry, type, cpl_ == 3)) [[likely]] {
+        if (entry != nullptr && entry->host != nullptr && mmu::Mmu::allows(*entry, type, cpl_ == 3)) [[likely]] {
           std::byte* const host = reinterpret_cast<std::byte*>(entry->host_delta + address);
           if (type == mmu::AccessType::kWrite) {
             std::memcpy(host, data, bytes);
@@ -309,6 +308,7 @@ class Cpu final : public dev::InterruptTarget {
           }
           return true;
         }
+        if (entry == nullptr) return access_after_miss(address, data, bytes, type, may_abort);
       }
       return access_after_lookup(entry, address, data, bytes, type, may_abort);
     }
