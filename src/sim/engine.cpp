@@ -26,12 +26,14 @@ Engine::Engine(const EngineConfig& config)
 
 Engine::~Engine() = default;
 
-void Engine::fire_next() {
+Event& Engine::take_next() {
   Event& event = queue_.pop();
   now_ = event.when_;
   ++events_fired_;
-  event.fire();
+  return event;
 }
+
+void Engine::fire_next() { take_next().fire(); }
 
 bool Engine::step() {
   if (queue_.empty()) return false;
@@ -74,10 +76,7 @@ void Engine::yield_fiber() {
   if (running_ && !stop_requested_ && !queue_.empty()) {
     const Event& next = queue_.peek();
     if (next.fire_context() == FireContext::kResumesFiber && next.when_ <= run_limit_) {
-      Event& event = queue_.pop();
-      now_ = event.when_;
-      ++events_fired_;
-      fibers_.switch_to(static_cast<ResumeFiberEvent&>(event).prepare());
+      fibers_.switch_to(static_cast<ResumeFiberEvent&>(take_next()).prepare());
       return;
     }
   }

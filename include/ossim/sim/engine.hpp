@@ -91,6 +91,9 @@ class Engine {
   FiberRuntime& fibers() { return fibers_; }
 
  private:
+  /// Takes the earliest pending event off the queue as firing it does: the clock moves to
+  /// its time and it counts as fired. Precondition: !queue_.empty().
+  Event& take_next();
   void fire_next();
 
   Tick now_ = 0;
