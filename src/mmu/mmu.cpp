@@ -137,6 +137,16 @@ Mmu::MissFill Mmu::fault(VirtAddr address, std::uint32_t error, sim::Tick latenc
   return MissFill{nullptr, latency};
 }
 
+Mmu::MissFill Mmu::fault_after_miss(Tlb& l1, VirtAddr address, std::uint32_t error, sim::Tick latency,
+                                    std::uint32_t& error_code) {
+  // As fault(), but the L1 TLB for the access type and the STLB have just been searched
+  // for this address under pcid_ (global entries included) and hold no entry for it.
+  (&l1 == &dtlb_ ? itlb_ : dtlb_).invalidate_page(address, pcid_);
+  ++stats_.page_faults;
+  error_code = error;
+  return MissFill{nullptr, latency};
+}
+
 Mmu::MissFill Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
                              sim::Tick latency, std::uint32_t& error_code) {
   const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),
@@ -164,7 +174,10 @@ Mmu::MissFill Mmu::walk_and_fill(Tlb& l1, VirtAddr address, AccessType type, boo
   ++stats_.walks;
   stats_.walk_entries_read += walk.entries_read;
   latency += walk.entries_read * walk_latency_per_level_;
-  if (!walk.ok) return fault(address, walk.error_code, latency, error_code);
+  if (!walk.ok) {
+    return missed_everywhere ? fault_after_miss(l1, address, walk.error_code, latency, error_code)
+                             : fault(address, walk.error_code, latency, error_code);
+  }
   TlbEntry entry = entry_from_walk(address, walk, pcid_);
   entry.allowed = allowed_accesses(entry);
   const std::uint64_t bytes = page_bytes(walk.page_size);

@@ -202,6 +202,16 @@ template TlbEntry& Tlb::insert_absent_in_set<0>(const TlbEntry& entry);
 }
 
 void Tlb::invalidate_page(VirtAddr address, std::uint16_t pcid, bool include_global) {
+  if (include_global) {
+    // The entries to remove are exactly those a lookup under `pcid` would hit: find()'s
+    // unrolled search, repeated until it finds none (a global entry and one of `pcid` can
+    // both hold the page).
+    for (unsigned s = 0; s < kSizes; ++s) {
+      if (resident_[s] == 0) continue;
+      for (std::size_t way = find(address, pcid, s); way != kNone; way = find(address, pcid, s)) remove(way);
+    }
+    return;
+  }
   for (unsigned s = 0; s < kSizes; ++s) {
     if (resident_[s] == 0) continue;
     const std::uint64_t tag = address >> kShifts[s];

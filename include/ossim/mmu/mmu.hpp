@@ -129,8 +129,15 @@ class Mmu {
   /// allowed_accesses() worked out from the rules, for the flags' index into the table.
   std::uint8_t allowed_accesses_by_rule(std::uint8_t flags) const;
   void fill_allowed_table();
-  /// The flags of the TLB entry a one-pass walk makes (a read leaves D as it found it).
-  std::uint8_t flags_of(const QuickWalk& walk) const;
+  /// The flags of the TLB entry a one-pass walk makes, with `leaf` the leaf entry as the
+  /// access leaves it (a read leaves D as it found it).
+  std::uint8_t flags_of(const QuickWalk& walk, pte::Entry leaf) const;
+  /// Counts a 4-level walk and adds its time to `latency`.
+  void count_walk(sim::Tick& latency) {
+    ++stats_.walks;
+    stats_.walk_entries_read += 4;
+    latency += 4 * walk_latency_per_level_;
+  }
   /// The rest of a translation whose TLB entry (from L1 or the STLB, found `latency`
   /// after the access began) does not serve the access alone: a #PF, or a walk to set D.
   /// The MissFill functions below report a #PF's error code through `error_code`.
@@ -146,6 +153,10 @@ class Mmu {
                          bool missed_everywhere, std::uint32_t& error_code);
   /// A #PF: invalidates the faulting address's entries and counts the fault.
   MissFill fault(VirtAddr address, std::uint32_t error, sim::Tick latency, std::uint32_t& error_code);
+  /// fault() when the L1 TLB `l1` and the STLB have just missed the address (and have
+  /// not changed since): only the other L1 TLB can hold an entry to invalidate.
+  MissFill fault_after_miss(Tlb& l1, VirtAddr address, std::uint32_t error, sim::Tick latency,
+                            std::uint32_t& error_code);
   /// A MissFill as a Translation of `address`.
   static Translation translation_of(const MissFill& fill, VirtAddr address, std::uint32_t error_code) {
     if (fill.entry != nullptr) return hit(*fill.entry, address, fill.latency);
@@ -180,11 +191,13 @@ class Mmu {
 // turns into flags with a mask.
 static_assert(TlbEntry::kWritable == pte::kWritable && TlbEntry::kUser == pte::kUser);
 
-inline std::uint8_t Mmu::flags_of(const QuickWalk& walk) const {
-  return static_cast<std::uint8_t>((walk.all_of & (pte::kWritable | pte::kUser)) |
-                                   ((walk.any_of & pte::kNoExecute) == 0 ? TlbEntry::kExecutable : 0) |
-                                   ((walk.leaf & pte::kDirty) != 0 ? TlbEntry::kDirty : 0) |
-                                   (mode_.global_pages && (walk.leaf & pte::kGlobal) != 0 ? TlbEntry::kGlobal : 0));
+inline std::uint8_t Mmu::flags_of(const QuickWalk& walk, pte::Entry leaf) const {
+  const pte::Entry all_of = walk.upper_all_of & leaf;
+  const pte::Entry any_of = walk.upper_any_of | leaf;
+  return static_cast<std::uint8_t>((all_of & (pte::kWritable | pte::kUser)) |
+                                   ((any_of & pte::kNoExecute) == 0 ? TlbEntry::kExecutable : 0) |
+                                   ((leaf & pte::kDirty) != 0 ? TlbEntry::kDirty : 0) |
+                                   (mode_.global_pages && (leaf & pte::kGlobal) != 0 ? TlbEntry::kGlobal : 0));
 }
 
 [[gnu::always_inline]] inline Mmu::MissFill Mmu::translate_miss(Tlb& l1, VirtAddr address, AccessType type,
@@ -199,26 +212,37 @@ inline std::uint8_t Mmu::flags_of(const QuickWalk& walk) const {
     }
     latency = stlb_hit_latency_;
   }
-  // Most walks read four levels that need no A or D bit set, to an entry that serves the
-  // access: one pass, and the entry built straight from the bits read. Anything else
-  // (a fault, a large page, a bit to set, five levels) takes the full walk, which does
-  // the same again and more; the one pass only read.
+  // Most walks read four levels whose upper three need no Accessed bit set, down to a
+  // 4 KiB page: one pass. If the leaf serves the access once its A bit (and, for a write,
+  // its D bit) is set, the pass sets them, as the full walk would, and the entry is built
+  // straight from the bits read; if the leaf is not present, the access faults. Anything
+  // else (a protection fault, a large page, a reserved bit, an upper A bit to set, five
+  // levels) takes the full walk, which does the same again and more; the pass only read.
   if (!mode_.five_level) [[likely]] {
     if (const std::optional<QuickWalk> walk = walker_.walk_quickly(root_, address)) [[likely]] {
-      TlbEntry entry;
-      entry.tag = address >> kPageShift;
-      entry.page_base = pte::address(walk->leaf);
-      entry.pcid = pcid_;
-      entry.shift = kPageShift;
-      entry.flags = flags_of(*walk);
-      entry.allowed = allowed_accesses(entry);
-      if (allows(entry, type, user_mode)) [[likely]] {
-        ++stats_.walks;
-        stats_.walk_entries_read += 4;
-        latency += 4 * walk_latency_per_level_;
-        entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
-        if (stlb_) stlb_->insert_absent(entry);
-        return MissFill{&l1.insert_absent(entry), latency};
+      if (walk->upper_accessed() && (walk->leaf & (pte::kPresent | pte::kReservedAddressMask)) == pte::kPresent)
+          [[likely]] {
+        const pte::Entry set_by_access = pte::kAccessed | (type == AccessType::kWrite ? pte::kDirty : 0);
+        const pte::Entry leaf = walk->leaf | set_by_access;  // the leaf once the access has set its bits
+        TlbEntry entry;
+        entry.tag = address >> kPageShift;
+        entry.page_base = pte::address(leaf);
+        entry.pcid = pcid_;
+        entry.shift = kPageShift;
+        entry.flags = flags_of(*walk, leaf);
+        entry.allowed = allowed_accesses(entry);
+        if (allows(entry, type, user_mode)) [[likely]] {
+          if (leaf != walk->leaf) [[unlikely]] memory_.write(walk->leaf_address, leaf);
+          count_walk(latency);
+          entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
+          if (stlb_) stlb_->insert_absent(entry);
+          return MissFill{&l1.insert_absent(entry), latency};
+        }
+      } else if ((walk->leaf & pte::kPresent) == 0) {
+        // Not present: #PF with P clear. The TLBs this access looked in hold nothing for
+        // the address (they just missed), so only the other L1 TLB can.
+        count_walk(latency);
+        return fault_after_miss(l1, address, fault::access_bits(type, user_mode), latency, error_code);
       }
     }
   }

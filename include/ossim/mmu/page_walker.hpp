@@ -60,13 +60,19 @@ struct WalkResult {
   unsigned entries_read = 0;  // memory accesses made, for the latency charge
 };
 
-/// What PageWalker::walk_quickly read: the leaf entry, and the AND and the OR of the
-/// entries of all four levels (RW and US grant an access when set at every level, NX
-/// forbids a fetch when set at any).
+/// What PageWalker::walk_quickly read: the leaf (level-1) entry and where it is, and the
+/// AND and the OR of the three entries above it (RW and US grant an access when set at
+/// every level, NX forbids a fetch when set at any).
 struct QuickWalk {
   pte::Entry leaf = 0;
-  pte::Entry all_of = 0;
-  pte::Entry any_of = 0;
+  PhysAddr leaf_address = 0;
+  pte::Entry upper_all_of = 0;
+  pte::Entry upper_any_of = 0;
+
+  pte::Entry all_of() const { return upper_all_of & leaf; }
+  pte::Entry any_of() const { return upper_any_of | leaf; }
+  /// Whether every entry above the leaf has its Accessed bit set already.
+  bool upper_accessed() const { return (upper_all_of & pte::kAccessed) != 0; }
 };
 
 class PageWalker {
@@ -78,15 +84,14 @@ class PageWalker {
   WalkResult walk(PhysAddr root, VirtAddr address, AccessType type, bool user_mode,
                   const PagingMode& mode);
 
-  /// The common case of a 4-level walk, in one pass with no branch per level: every entry
-  /// present, with A set and no reserved bits, down to a 4 KiB page. In any other case it
-  /// returns nullopt. It only reads, so then nothing has happened and walk() does the
-  /// work. It checks no permission and sets no bit: the caller checks the access against
-  /// what it read, and calls walk() for an access that faults or must set D.
+  /// The common shape of a 4-level walk, in one pass with no branch per level: the three
+  /// entries above the leaf present, with no reserved bits and no large page, so that the
+  /// walk reaches a level-1 entry, which may be anything (not present, too). In any other
+  /// case it returns nullopt. It only reads, so then nothing has happened and walk() does
+  /// the work. It checks no permission and sets no bit: the caller decides from what it
+  /// read whether the access succeeds, faults (a leaf not present), or needs walk().
   std::optional<QuickWalk> walk_quickly(PhysAddr root, VirtAddr address) const {
-    constexpr pte::Entry kTableBits = pte::kPresent | pte::kAccessed;
-    QuickWalk walk{0, ~pte::Entry{0}, 0};
-    pte::Entry any_large = 0;  // PS above the last level
+    QuickWalk walk{0, 0, ~pte::Entry{0}, 0};
     PhysAddr table = root & pte::kAddressMask;
 #pragma GCC unroll 4
     for (unsigned shift = kPageShift + 27; shift >= kPageShift; shift -= 9) {
@@ -94,14 +99,19 @@ class PageWalker {
       // lies wholly in it: one comparison covers the entry read.
       if (table >= memory_.size_bytes()) return std::nullopt;
       const PhysAddr entry_address = table + ((address >> shift) & (kEntriesPerTable - 1)) * 8;
-      std::memcpy(&walk.leaf, memory_.host(entry_address), sizeof walk.leaf);
-      walk.all_of &= walk.leaf;
-      walk.any_of |= walk.leaf;
-      if (shift != kPageShift) any_large |= walk.leaf;
-      table = pte::address(walk.leaf);
+      pte::Entry entry;
+      std::memcpy(&entry, memory_.host(entry_address), sizeof entry);
+      if (shift != kPageShift) {
+        walk.upper_all_of &= entry;
+        walk.upper_any_of |= entry;
+      } else {
+        walk.leaf = entry;
+        walk.leaf_address = entry_address;
+      }
+      table = pte::address(entry);
     }
-    if ((walk.all_of & kTableBits) != kTableBits || (walk.any_of & pte::kReservedAddressMask) != 0 ||
-        (any_large & pte::kPageSize) != 0) {
+    if ((walk.upper_all_of & pte::kPresent) == 0 ||
+        (walk.upper_any_of & (pte::kReservedAddressMask | pte::kPageSize)) != 0) {
       return std::nullopt;
     }
     return walk;

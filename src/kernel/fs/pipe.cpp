@@ -15,24 +15,29 @@ class PipeInode final : public Inode {
   explicit PipeInode(std::uint64_t ino) : Inode(ino, sys::kTypeFifo | 0600) {}
 };
 
+/// Wakes the tasks waiting on `queue`, if there are any (most reads and writes find none).
+void wake_waiters(IoContext& io, WaitQueue& queue) {
+  if (!queue.empty()) io.kernel.wake_up_all(queue, io.now(), io.cpu());
+}
+
 }  // namespace
 
 std::size_t Pipe::take(std::span<std::byte> out) {
   const std::size_t bytes = std::min(out.size(), size_);
   const std::size_t first = std::min(bytes, buffer_.size() - head_);
   std::memcpy(out.data(), buffer_.data() + head_, first);
-  std::memcpy(out.data() + first, buffer_.data(), bytes - first);
-  head_ = (head_ + bytes) % buffer_.size();
+  if (bytes != first) std::memcpy(out.data() + first, buffer_.data(), bytes - first);
+  head_ = wrap(head_ + bytes);
   size_ -= bytes;
   return bytes;
 }
 
 std::size_t Pipe::put(std::span<const std::byte> in) {
   const std::size_t bytes = std::min(in.size(), buffer_.size() - size_);
-  const std::size_t tail = (head_ + size_) % buffer_.size();
+  const std::size_t tail = wrap(head_ + size_);
   const std::size_t first = std::min(bytes, buffer_.size() - tail);
   std::memcpy(buffer_.data() + tail, in.data(), first);
-  std::memcpy(buffer_.data(), in.data() + first, bytes - first);
+  if (bytes != first) std::memcpy(buffer_.data(), in.data() + first, bytes - first);
   size_ += bytes;
   return bytes;
 }
@@ -75,7 +80,7 @@ Result<std::size_t> PipeEnd::read(IoContext& io, std::span<std::byte> out) {
     if (pipe.buffered() == 0) return std::size_t{0};
   }
   const std::size_t bytes = pipe.take(out);
-  io.kernel.wake_up_all(pipe.write_wait, io.now(), io.cpu());
+  wake_waiters(io, pipe.write_wait);
   return bytes;
 }
 
@@ -110,7 +115,7 @@ Result<std::size_t> PipeEnd::write(IoContext& io, std::span<const std::byte> in)
       continue;
     }
     written += pipe.put(in.subspan(written));
-    io.kernel.wake_up_all(pipe.read_wait, io.now(), io.cpu());
+    wake_waiters(io, pipe.read_wait);
   }
   return written;
 }

@@ -32,6 +32,10 @@ class Pipe {
   std::size_t put(std::span<const std::byte> in);
 
  private:
+  /// An index into the ring from one less than twice its size (a sum of two indices or
+  /// counts within it), without a division.
+  std::size_t wrap(std::size_t index) const { return index >= buffer_.size() ? index - buffer_.size() : index; }
+
   std::vector<std::byte> buffer_;
   std::size_t head_ = 0;  // first buffered byte
   std::size_t size_ = 0;

@@ -378,6 +378,44 @@ TEST_CASE("invlpg removes the page for the current PCID and its global entry, no
   CHECK(m.mmu.dtlb().lookup(0x1000, 2) != nullptr);
 }
 
+// Intel SDM 4.10.4.1: a #PF invalidates the faulting address's entries in every TLB. A
+// data access that faults after missing the dTLB and the STLB still finds an iTLB entry
+// for the page (filled by an earlier fetch) and removes it, whether the walk stopped at
+// the leaf or above it.
+TEST_CASE("a page fault removes the faulting page's entry from the other L1 TLB too") {
+  Machine m;
+  constexpr VirtAddr kPage = 0x40'0000;
+  REQUIRE(m.table.map(kPage, 0x20'0000, PageSize::k4K, pte::kWritable | pte::kUser));
+  REQUIRE(m.mmu.translate(kPage, kFetch, kUserMode).ok);
+  REQUIRE(m.mmu.itlb().lookup(kPage, m.mmu.pcid()) != nullptr);
+  m.mmu.stlb()->invalidate_page(kPage, m.mmu.pcid());  // only the iTLB holds the page now
+
+  const PhysAddr leaf = m.table.lookup(kPage)->entry_address;
+  std::uint32_t expected = fault::kUser;
+  SECTION("the leaf is not present") { m.memory.write<pte::Entry>(leaf, 0); }
+  SECTION("a table above the leaf is not present") {
+    PhysAddr table = m.table.root();
+    PhysAddr pde = 0;
+    for (unsigned shift = 39; shift >= 21; shift -= 9) {
+      pde = table + ((kPage >> shift) & 511) * 8;
+      table = pte::address(m.memory.read<pte::Entry>(pde));
+    }
+    m.memory.write<pte::Entry>(pde, 0);
+  }
+  SECTION("the walk reaches a leaf that forbids the access") {
+    m.memory.write<pte::Entry>(leaf, m.memory.read<pte::Entry>(leaf) & ~pte::kUser);
+    expected |= fault::kProtection;
+  }
+  const std::uint64_t faults = m.mmu.stats().page_faults;
+  const Translation t = m.mmu.translate(kPage, kRead, kUserMode);
+  CHECK_FALSE(t.ok);
+  CHECK(t.error_code == expected);
+  CHECK(m.mmu.stats().page_faults == faults + 1);
+  CHECK(m.mmu.itlb().lookup(kPage, m.mmu.pcid()) == nullptr);
+  CHECK(m.mmu.dtlb().occupancy() == 0);
+  CHECK(m.mmu.stlb()->occupancy() == 0);
+}
+
 TEST_CASE("CR0.WP changes take effect on TLB-resident entries without a flush") {
   Machine m;
   REQUIRE(m.table.map(0x1000, 0x5000, PageSize::k4K, 0));
@@ -459,6 +497,7 @@ TEST_CASE("every TLB miss translates and fills as the level-by-level walk says, 
   addresses.push_back(k1G + 0x1234'5678);   // 1 GiB page
   addresses.push_back(0x60'0010);           // outside RAM
   addresses.push_back(0x7000'0000'0000);    // not mapped
+  addresses.push_back(0x41'0123);           // not present, in a leaf table that is
 
   const auto check_miss = [&](VirtAddr va, AccessType type, bool user, const PagingMode& mode) {
     m.mmu.flush_all(true);

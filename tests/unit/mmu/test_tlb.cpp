@@ -201,6 +201,21 @@ TEST_CASE("invalidate_page removes the page for one PCID, and global entries onl
   CHECK(tlb.occupancy() == 2);
 }
 
+TEST_CASE("invlpg removes both entries that serve a page under a PCID: its own and a global one") {
+  Tlb tlb = make_tlb(64, 4);
+  tlb.insert(make_entry(0x7000, 3));
+  tlb.insert(make_entry(0x7000, 2));
+  // A global entry filled under PCID 1 replaces neither: neither serves PCID 1.
+  tlb.insert(make_entry(0x7000, 1, TlbEntry::kGlobal));
+  REQUIRE(tlb.occupancy() == 3);
+  tlb.invalidate_page(0x7000, 2);
+  CHECK(tlb.occupancy() == 1);
+  CHECK_FALSE(hits(tlb, 0x7000, 2));
+  CHECK_FALSE(hits(tlb, 0x7000, 1));
+  CHECK(hits(tlb, 0x7000, 3));
+  CHECK(tlb.stats().invalidations == 2);
+}
+
 TEST_CASE("invalidate_page of any address in a large page removes that page's entry") {
   Tlb tlb = make_tlb(64, 4);
   tlb.insert(make_entry(4 * k2M, 0, 0, PageSize::k2M));
