@@ -537,6 +537,7 @@ bool Scheduler::pull_realtime(RunQueue& rq, sim::Tick now) {
 
 unsigned Scheduler::idle_or_least_loaded_cpu(const Task& task, unsigned prev_cpu) const {
   const unsigned cpus = cpu_count();
+  if (cpus == 1) return 0;  // what the search below finds on one CPU, whatever the mask
   const sys::cpu_mask_t allowed = task.se.params.cpus_allowed;
   const auto may_run = [&](unsigned cpu) { return (allowed >> cpu & 1) != 0; };
   if (prev_cpu >= cpus || !may_run(prev_cpu)) {
