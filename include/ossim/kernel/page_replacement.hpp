@@ -53,7 +53,7 @@ struct ReplacementOptions {
   /// Seed for the random policy.
   std::uint64_t seed = 1;
   /// The whole future reference string, for OPT (Belady's MIN), which replays it.
-  std::vector<PageKey> future;
+  std::vector<PageKey> future = {};
 };
 
 /// The policies by name: "fifo", "lru", "clock", "enhanced_clock", "random", "opt",

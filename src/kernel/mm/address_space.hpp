@@ -211,7 +211,7 @@ class AddressSpace {
     bool write = false;
     bool did_io = false;                     // a major fault
     bool retry = false;                      // set with a nullopt take_frame(): slept
-    std::optional<mmu::FrameNumber> spare;   // a frame taken before a sleep, for the retry
+    std::optional<mmu::FrameNumber> spare = {};  // a frame taken before a sleep, for the retry
   };
   /// One attempt at a fault; nullopt: it slept, start over.
   std::optional<FaultOutcome> fault_step(FaultContext& fault, mmu::VirtAddr address, std::uint32_t error_code);

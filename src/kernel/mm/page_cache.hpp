@@ -58,7 +58,7 @@ struct PageCachePool {
   /// reclaim's tracking of evictable pages. Null in tests of the cache alone.
   KernelCore* kernel = nullptr;
   /// Tasks waiting for a page's I/O.
-  WaitQueue io_wait;
+  WaitQueue io_wait = {};
   /// When set, a dropped page's last reference frees its frame through the shootdown's
   /// hold-back: a truncation has just unmapped it, and another CPU's TLB may map it until
   /// the truncating CPU's shootdown completes.
