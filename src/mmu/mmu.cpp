@@ -147,6 +147,26 @@ Mmu::MissFill Mmu::fault_after_miss(Tlb& l1, VirtAddr address, std::uint32_t err
   return MissFill{nullptr, latency};
 }
 
+Mmu::MissFill Mmu::finish_quick_walk(Tlb& l1, const QuickWalk& walk, VirtAddr address, AccessType type,
+                                     bool user_mode, sim::Tick latency, std::uint32_t& error_code) {
+  if ((walk.leaf & pte::kPresent) == 0) {
+    // Not present: #PF with P clear, after reading all four levels.
+    count_walk(latency);
+    return fault_after_miss(l1, address, fault::access_bits(type, user_mode), latency, error_code);
+  }
+  if ((walk.leaf & pte::kReservedAddressMask) == 0) {
+    // The leaf as this access leaves it: A set, and D too for a write. If that serves the
+    // access, the bits go to memory (the upper levels' A bits are set already).
+    const pte::Entry leaf = walk.leaf | pte::kAccessed | (type == AccessType::kWrite ? pte::kDirty : 0);
+    TlbEntry entry = entry_from_quick_walk(walk, leaf, address);
+    if (allows(entry, type, user_mode)) {
+      if (leaf != walk.leaf) memory_.write(walk.leaf_address, leaf);
+      return fill_from_quick_walk(l1, entry, latency);
+    }
+  }
+  return walk_and_fill(l1, address, type, user_mode, latency, true, error_code);
+}
+
 Mmu::MissFill Mmu::retry_hit(const TlbEntry& entry, VirtAddr address, AccessType type, bool user_mode,
                              sim::Tick latency, std::uint32_t& error_code) {
   const PagePermissions permissions{entry.has(TlbEntry::kWritable), entry.has(TlbEntry::kUser),

@@ -106,7 +106,8 @@ class Mmu {
   /// translate_from(nullptr, ...) with paging on, for a caller that uses the L1 entry
   /// itself rather than a Translation (the CPU's miss path). On a #PF, `error_code`
   /// receives the fault's error code and is otherwise left alone.
-  MissFill translate_l1_miss(VirtAddr address, AccessType type, bool user_mode, std::uint32_t& error_code) {
+  [[gnu::always_inline]] MissFill translate_l1_miss(VirtAddr address, AccessType type, bool user_mode,
+                                                    std::uint32_t& error_code) {
     return translate_miss(type == AccessType::kExecute ? itlb_ : dtlb_, address, type, user_mode, error_code);
   }
   /// Whether a TLB entry serves the access without going back to the tables.
@@ -132,6 +133,31 @@ class Mmu {
   /// The flags of the TLB entry a one-pass walk makes, with `leaf` the leaf entry as the
   /// access leaves it (a read leaves D as it found it).
   std::uint8_t flags_of(const QuickWalk& walk, pte::Entry leaf) const;
+  /// The L1 entry a one-pass walk makes for `address` (its allowed bits set), with `leaf`
+  /// the leaf entry as the access leaves it.
+  TlbEntry entry_from_quick_walk(const QuickWalk& walk, pte::Entry leaf, VirtAddr address) const {
+    TlbEntry entry;
+    entry.tag = address >> kPageShift;
+    entry.page_base = pte::address(leaf);
+    entry.pcid = pcid_;
+    entry.shift = kPageShift;
+    entry.flags = flags_of(walk, leaf);
+    entry.allowed = allowed_accesses(entry);
+    return entry;
+  }
+  /// The end of a one-pass walk that serves the access: counts it and fills the STLB and
+  /// `l1`, which have just missed.
+  MissFill fill_from_quick_walk(Tlb& l1, TlbEntry& entry, sim::Tick latency) {
+    count_walk(latency);
+    entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
+    if (stlb_) stlb_->insert_absent(entry);
+    return MissFill{&l1.insert_absent(entry), latency};
+  }
+  /// A one-pass walk that does not serve the access as read: one whose leaf's A bit (or,
+  /// for a write, D bit) the access sets, as the full walk would, and then serves it; a
+  /// #PF for a leaf not present; the full walk for the rest.
+  MissFill finish_quick_walk(Tlb& l1, const QuickWalk& walk, VirtAddr address, AccessType type, bool user_mode,
+                             sim::Tick latency, std::uint32_t& error_code);
   /// Counts a 4-level walk and adds its time to `latency`.
   void count_walk(sim::Tick& latency) {
     ++stats_.walks;
@@ -212,38 +238,20 @@ inline std::uint8_t Mmu::flags_of(const QuickWalk& walk, pte::Entry leaf) const 
     }
     latency = stlb_hit_latency_;
   }
-  // Most walks read four levels whose upper three need no Accessed bit set, down to a
-  // 4 KiB page: one pass. If the leaf serves the access once its A bit (and, for a write,
-  // its D bit) is set, the pass sets them, as the full walk would, and the entry is built
-  // straight from the bits read; if the leaf is not present, the access faults. Anything
-  // else (a protection fault, a large page, a reserved bit, an upper A bit to set, five
-  // levels) takes the full walk, which does the same again and more; the pass only read.
+  // Most walks read four levels that need no A or D bit set, down to a 4 KiB page: one
+  // pass (walk_quickly), and the entry built straight from the bits read. The pass's
+  // other outcomes (a leaf whose A or D bit the access sets, a leaf not present) are
+  // finished out of line; anything else (a protection fault, a large page, a reserved
+  // bit, an upper A bit to set, five levels) takes the full walk, which does the same
+  // again and more: the pass only read.
   if (!mode_.five_level) [[likely]] {
     if (const std::optional<QuickWalk> walk = walker_.walk_quickly(root_, address)) [[likely]] {
-      if (walk->upper_accessed() && (walk->leaf & (pte::kPresent | pte::kReservedAddressMask)) == pte::kPresent)
-          [[likely]] {
-        const pte::Entry set_by_access = pte::kAccessed | (type == AccessType::kWrite ? pte::kDirty : 0);
-        const pte::Entry leaf = walk->leaf | set_by_access;  // the leaf once the access has set its bits
-        TlbEntry entry;
-        entry.tag = address >> kPageShift;
-        entry.page_base = pte::address(leaf);
-        entry.pcid = pcid_;
-        entry.shift = kPageShift;
-        entry.flags = flags_of(*walk, leaf);
-        entry.allowed = allowed_accesses(entry);
-        if (allows(entry, type, user_mode)) [[likely]] {
-          if (leaf != walk->leaf) [[unlikely]] memory_.write(walk->leaf_address, leaf);
-          count_walk(latency);
-          entry.host = memory_.contains(entry.page_base, kPageBytes) ? memory_.host(entry.page_base) : nullptr;
-          if (stlb_) stlb_->insert_absent(entry);
-          return MissFill{&l1.insert_absent(entry), latency};
-        }
-      } else if ((walk->leaf & pte::kPresent) == 0) {
-        // Not present: #PF with P clear. The TLBs this access looked in hold nothing for
-        // the address (they just missed), so only the other L1 TLB can.
-        count_walk(latency);
-        return fault_after_miss(l1, address, fault::access_bits(type, user_mode), latency, error_code);
+      TlbEntry entry = entry_from_quick_walk(*walk, walk->leaf, address);
+      constexpr pte::Entry kLeafBits = pte::kPresent | pte::kAccessed | pte::kReservedAddressMask;
+      if ((walk->leaf & kLeafBits) == (pte::kPresent | pte::kAccessed) && allows(entry, type, user_mode)) [[likely]] {
+        return fill_from_quick_walk(l1, entry, latency);
       }
+      return finish_quick_walk(l1, *walk, address, type, user_mode, latency, error_code);
     }
   }
   return walk_and_fill(l1, address, type, user_mode, latency, true, error_code);

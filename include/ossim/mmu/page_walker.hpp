@@ -69,10 +69,6 @@ struct QuickWalk {
   pte::Entry upper_all_of = 0;
   pte::Entry upper_any_of = 0;
 
-  pte::Entry all_of() const { return upper_all_of & leaf; }
-  pte::Entry any_of() const { return upper_any_of | leaf; }
-  /// Whether every entry above the leaf has its Accessed bit set already.
-  bool upper_accessed() const { return (upper_all_of & pte::kAccessed) != 0; }
 };
 
 class PageWalker {
@@ -85,9 +81,9 @@ class PageWalker {
                   const PagingMode& mode);
 
   /// The common shape of a 4-level walk, in one pass with no branch per level: the three
-  /// entries above the leaf present, with no reserved bits and no large page, so that the
-  /// walk reaches a level-1 entry, which may be anything (not present, too). In any other
-  /// case it returns nullopt. It only reads, so then nothing has happened and walk() does
+  /// entries above the leaf present, with A set, no reserved bits and no large page, so
+  /// that the walk reaches a level-1 entry, which may be anything (not present, too). In
+  /// any other case it returns nullopt. It only reads, so then nothing has happened and walk() does
   /// the work. It checks no permission and sets no bit: the caller decides from what it
   /// read whether the access succeeds, faults (a leaf not present), or needs walk().
   std::optional<QuickWalk> walk_quickly(PhysAddr root, VirtAddr address) const {
@@ -110,7 +106,8 @@ class PageWalker {
       }
       table = pte::address(entry);
     }
-    if ((walk.upper_all_of & pte::kPresent) == 0 ||
+    constexpr pte::Entry kTableBits = pte::kPresent | pte::kAccessed;
+    if ((walk.upper_all_of & kTableBits) != kTableBits ||
         (walk.upper_any_of & (pte::kReservedAddressMask | pte::kPageSize)) != 0) {
       return std::nullopt;
     }
