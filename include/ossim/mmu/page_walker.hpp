@@ -68,7 +68,6 @@ struct QuickWalk {
   PhysAddr leaf_address = 0;
   pte::Entry upper_all_of = 0;
   pte::Entry upper_any_of = 0;
-
 };
 
 class PageWalker {
@@ -83,9 +82,10 @@ class PageWalker {
   /// The common shape of a 4-level walk, in one pass with no branch per level: the three
   /// entries above the leaf present, with A set, no reserved bits and no large page, so
   /// that the walk reaches a level-1 entry, which may be anything (not present, too). In
-  /// any other case it returns nullopt. It only reads, so then nothing has happened and walk() does
-  /// the work. It checks no permission and sets no bit: the caller decides from what it
-  /// read whether the access succeeds, faults (a leaf not present), or needs walk().
+  /// any other case it returns nullopt. It only reads, so then nothing has happened and
+  /// walk() does the work. It checks no permission and sets no bit: the caller decides
+  /// from what it read whether the access succeeds, faults (a leaf not present), or
+  /// needs walk().
   std::optional<QuickWalk> walk_quickly(PhysAddr root, VirtAddr address) const {
     QuickWalk walk{0, 0, ~pte::Entry{0}, 0};
     PhysAddr table = root & pte::kAddressMask;

@@ -115,8 +115,8 @@ class SchedClass {
 template <typename Queue>
 std::size_t first_tasks(const Queue& queue, const Task** upcoming, std::size_t max) {
   // No step past the last task taken: it reads that task's links, which are cold.
-  std::size_t count = 0;
   if (max == 0) return 0;
+  std::size_t count = 0;
   for (auto it = queue.begin(); it != queue.end(); ++it) {
     upcoming[count++] = &*it;
     if (count == max) break;
