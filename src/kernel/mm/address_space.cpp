@@ -450,34 +450,35 @@ void AddressSpace::flush_page(VirtAddr address) { kernel_.tlb_shootdown().flush(
 
 void AddressSpace::flush_all() { kernel_.tlb_shootdown().flush(*this, tlb_cpus_, std::nullopt); }
 
-std::optional<mmu::FrameNumber> AddressSpace::take_frame(FaultContext& fault) {
+mmu::FrameNumber AddressSpace::take_frame(FaultContext& fault) {
   if (fault.spare) {
     const mmu::FrameNumber frame = *fault.spare;
     fault.spare.reset();
     return frame;
   }
   bool slept = false;
-  const auto frame = kernel_.reclaimer().allocate(fault.task, reinterpret_cast<std::uintptr_t>(this), &slept);
-  fault.retry = frame && slept;
+  const mmu::FrameNumber frame =
+      kernel_.reclaimer().allocate(fault.task, reinterpret_cast<std::uintptr_t>(this), &slept).value_or(kNoFrame);
+  fault.retry = frame != kNoFrame && slept;
   if (!fault.retry) [[likely]] return frame;
   fault.spare = frame;
-  return std::nullopt;
+  return kNoFrame;
 }
 
 std::optional<FaultOutcome> AddressSpace::map_private_copy(FaultContext& fault, const Vma& vma, VirtAddr page,
                                                            const std::byte* source, std::uint64_t copy_bytes) {
-  const auto frame = take_frame(fault);
-  if (!frame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
+  const mmu::FrameNumber frame = take_frame(fault);
+  if (frame == kNoFrame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
   mmu::PhysicalMemory& memory = kernel_.machine().memory();
-  std::byte* host = memory.host(mmu::address_of(*frame));
+  std::byte* host = memory.host(mmu::address_of(frame));
   if (copy_bytes > 0) std::memcpy(host, source, copy_bytes);
   std::memset(host + copy_bytes, 0, kPageBytes - copy_bytes);
-  if (!table_->map(page, mmu::address_of(*frame), mmu::PageSize::k4K, pte_flags(vma))) {
-    put_frame(*frame);
+  if (!table_->map(page, mmu::address_of(frame), mmu::PageSize::k4K, pte_flags(vma))) {
+    put_frame(frame);
     return FaultOutcome::kOutOfMemory;
   }
   ++resident_pages_;
-  note_mapped(vma, page, *frame, fault.write);
+  note_mapped(vma, page, frame, fault.write);
   return FaultOutcome::kMinor;
 }
 
@@ -574,16 +575,16 @@ std::optional<FaultOutcome> AddressSpace::fault_step(FaultContext& fault, VirtAd
     const mmu::FrameNumber old_frame = mmu::frame_of(pte::address(mapping->entry));
     pte::Entry entry = (mapping->entry | pte::kWritable | pte::kDirty | pte::kAccessed) & ~pte::kCopyOnWrite;
     if (memory.frame(old_frame).refcount > 1) {
-      const auto fresh = take_frame(fault);
-      if (!fresh) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
-      std::memcpy(memory.host(mmu::address_of(*fresh)), memory.host(mmu::address_of(old_frame)), kPageBytes);
-      entry = (entry & ~pte::kAddressMask) | mmu::address_of(*fresh);
+      const mmu::FrameNumber fresh = take_frame(fault);
+      if (fresh == kNoFrame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
+      std::memcpy(memory.host(mmu::address_of(fresh)), memory.host(mmu::address_of(old_frame)), kPageBytes);
+      entry = (entry & ~pte::kAddressMask) | mmu::address_of(fresh);
       note_unmapped(vma, page, old_frame);
       put_frame(old_frame);
       ++cow_copies_;
       ++kernel_.stats().cow_faults;
       memory.write(mapping->entry_address, entry);
-      note_mapped(*vma, page, *fresh, true);
+      note_mapped(*vma, page, fresh, true);
     } else {
       // No one else maps the frame any more: it is this mapping's own again.
       memory.write(mapping->entry_address, entry);
@@ -638,8 +639,9 @@ std::optional<FaultOutcome> AddressSpace::swap_in(FaultContext& fault, VirtAddr 
     frame = cached->frame;
     get_frame(*frame);  // our reference; the cache's goes below
   } else {
-    frame = take_frame(fault);
-    if (!frame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
+    const mmu::FrameNumber taken = take_frame(fault);
+    if (taken == kNoFrame) return fault.retry ? std::nullopt : std::optional(FaultOutcome::kOutOfMemory);
+    frame = taken;
     swap.cache_insert(slot, *frame);  // our reference is the cache's during the read
     const Status read = swap.read(fault.task, slot, *frame);
     fault.did_io = true;

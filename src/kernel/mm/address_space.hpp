@@ -210,15 +210,19 @@ class AddressSpace {
     Task& task;
     bool write = false;
     bool did_io = false;                     // a major fault
-    bool retry = false;                      // set with a nullopt take_frame(): slept
+    bool retry = false;                      // set with take_frame()'s kNoFrame: slept
     std::optional<mmu::FrameNumber> spare = {};  // a frame taken before a sleep, for the retry
   };
   /// One attempt at a fault; nullopt: it slept, start over.
   std::optional<FaultOutcome> fault_step(FaultContext& fault, mmu::VirtAddr address, std::uint32_t error_code);
-  /// A frame for a new page (refcount 1), possibly after reclaim. nullopt with
+  /// take_frame()'s answer when it has no frame.
+  static constexpr mmu::FrameNumber kNoFrame = ~mmu::FrameNumber{0};
+  /// A frame for a new page (refcount 1), possibly after reclaim. kNoFrame with
   /// fault.retry when the task slept (the frame is kept for the retry), without it when
-  /// memory is exhausted.
-  std::optional<mmu::FrameNumber> take_frame(FaultContext& fault);
+  /// memory is exhausted. A plain number rather than an optional: this is on every
+  /// demand fault, and the optional's two halves, written apart and then copied whole,
+  /// made the host stall on every copy (a failed store-to-load forward).
+  mmu::FrameNumber take_frame(FaultContext& fault);
   /// Not-present faults on a page-cache-backed VMA.
   std::optional<FaultOutcome> fault_in_cached_page(FaultContext& fault, const Vma& vma, mmu::VirtAddr page);
   /// Maps a fresh private frame at `page`: zeroes, then the first `copy_bytes` of `source`.

@@ -240,6 +240,7 @@ void Scheduler::prefetch_upcoming(const RunQueue& rq, const Task& next) const {
 }
 
 void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now) {
+  assert(&prev != &next);
   cpu::Cpu& cpu = prev.ctx().cpu();
   ++rq.switches;
   ++kernel_.stats().context_switches;
@@ -261,9 +262,8 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
   // schedule()) ends now, next's resumes where it left off, in the same mode.
   kernel_.stop_mode_clock(prev, now);
   next.mode_since = start;
-  const TlbUsage tlb = TlbUsage::of(cpu.mmu());
-  tlb.charge_since(prev.tlb_at_switch_in, prev.acct);
-  next.tlb_at_switch_in = tlb;
+  next.tlb_at_switch_in.read(cpu.mmu());
+  next.tlb_at_switch_in.charge_since(prev.tlb_at_switch_in, prev.acct);
   if (next.se.migration_debt != 0) {
     // Cold caches after a migration: time the task spends in the kernel's (its own) name.
     cpu.stall(next.se.migration_debt);
@@ -281,14 +281,14 @@ void Scheduler::prepare_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick n
 
 void Scheduler::context_switch(RunQueue& rq, Task& prev, Task& next, sim::Tick now) {
   prepare_switch(rq, prev, next, now);
-  prev.ctx().cpu().switch_to(next.ctx(), switch_mm(rq, prev, next));
+  prev.ctx().cpu().switch_to(next.ctx(), cr3_to_load(switch_mm(rq, prev, next)));
 }
 
-std::optional<std::uint64_t> Scheduler::switch_mm(RunQueue& rq, Task& prev, Task& next) {
+std::uint64_t Scheduler::switch_mm(RunQueue& rq, Task& prev, Task& next) {
   // Kernel threads and idle tasks borrow whatever is loaded (lazy TLB), as on Linux; a
   // user task loads its own page table unless it is already loaded.
-  if (!next.mm) return std::nullopt;
-  if (next.mm == prev.mm && rq.loaded_mm == next.mm.get()) return std::nullopt;
+  if (!next.mm) return kKeepCr3;
+  if (next.mm == prev.mm && rq.loaded_mm == next.mm.get()) return kKeepCr3;
   rq.loaded_mm = next.mm.get();
   next.mm->note_loaded_on(rq.cpu);
   kernel_.tlb_shootdown().before_load(rq.cpu, *next.mm);
@@ -332,7 +332,7 @@ void Scheduler::switch_from_dead(Task& dead) {
   dead.se.sched_class->detach(dead);
   Task& next = pick_next(rq, now);
   prepare_switch(rq, dead, next, now);
-  cpu.exit_to(next.ctx(), switch_mm(rq, dead, next));
+  cpu.exit_to(next.ctx(), cr3_to_load(switch_mm(rq, dead, next)));
 }
 
 void Scheduler::arm_hrtick(RunQueue& rq, Task& next, sim::Tick now) {

@@ -178,8 +178,17 @@ class Scheduler {
   /// Host-cache hints for the switches after the one to `next` (see the definition).
   void prefetch_upcoming(const RunQueue& rq, const Task& next) const;
   void finish_switch(RunQueue& rq, Task& self);
-  /// The CR3 value to load when switching from prev to next, if any.
-  std::optional<std::uint64_t> switch_mm(RunQueue& rq, Task& prev, Task& next);
+  /// switch_mm()'s answer when the CR3 loaded stays (no CR3 value has every bit set).
+  static constexpr std::uint64_t kKeepCr3 = ~std::uint64_t{0};
+  /// The CR3 value to load when switching from prev to next, or kKeepCr3. A plain number
+  /// rather than an optional: GCC returns an optional<uint64_t> through the stack, its
+  /// flag stored as a byte and reloaded as a word, and the host stalls on that on every
+  /// switch (a failed store-to-load forward).
+  std::uint64_t switch_mm(RunQueue& rq, Task& prev, Task& next);
+  /// switch_mm()'s answer as Cpu::switch_to() takes it.
+  static std::optional<std::uint64_t> cr3_to_load(std::uint64_t cr3) {
+    return cr3 == kKeepCr3 ? std::nullopt : std::optional(cr3);
+  }
   void enqueue(RunQueue& rq, Task& task, EnqueueReason reason, sim::Tick now);
   void dequeue(RunQueue& rq, Task& task, DequeueReason reason, sim::Tick now);
   void on_hrtick(RunQueue& rq);

@@ -19,9 +19,19 @@ struct TlbUsage {
 
   /// The CPU's counters now.
   static TlbUsage of(mmu::Mmu& mmu) {
+    TlbUsage usage;
+    usage.read(mmu);
+    return usage;
+  }
+  /// Sets this to the CPU's counters now, field by field: a switch calls it on the
+  /// arriving task's snapshot, which a whole-struct copy would write with vector moves
+  /// from a temporary written a word at a time (a failed store-to-load forward each time).
+  void read(mmu::Mmu& mmu) {
     const mmu::TlbStats& itlb = mmu.itlb().stats();
     const mmu::TlbStats& dtlb = mmu.dtlb().stats();
-    return {itlb.hits + dtlb.hits, itlb.misses + dtlb.misses, mmu.stats().walks};
+    hits = itlb.hits + dtlb.hits;
+    misses = itlb.misses + dtlb.misses;
+    walks = mmu.stats().walks;
   }
 
   /// Adds to `acct` what the counters grew by since `since` (a counter reset by
