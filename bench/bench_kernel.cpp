@@ -133,13 +133,13 @@ std::uint64_t resident_bytes() {
   return 0;
 }
 
-/// The hold model: `processes` tasks each loop nanosleep(uniform 0-2 us). Each iteration
-/// of the timed loop runs the engine until 200 000 more sleeps have ended.
-void hold_model(benchmark::State& state, kernel::CostModel costs) {
+/// The hold model: `processes` tasks each loop nanosleep(uniform 0-2 us) on `cpus` CPUs.
+/// Each iteration of the timed loop runs the engine until 200 000 more sleeps have ended.
+void hold_model(benchmark::State& state, kernel::CostModel costs, unsigned cpus = 2) {
   const auto processes = static_cast<std::uint64_t>(state.range(0));
   // Simulated RAM for the processes' page tables and stacks (about 6 frames each).
   const std::uint64_t memory = std::max<std::uint64_t>(std::uint64_t{256} << 20, processes * 40 * 1024);
-  Simulation sim(2, memory, costs);
+  Simulation sim(cpus, memory, costs);
   std::uint64_t activations = 0;
   std::uint64_t started = 0;
   bool stop = false;
@@ -190,5 +190,10 @@ BENCHMARK(BM_HoldModel)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benc
 
 void BM_HoldModelIdealCosts(benchmark::State& state) { hold_model(state, kernel::CostModel::ideal()); }
 BENCHMARK(BM_HoldModelIdealCosts)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10);
+
+// The same on one CPU: no second CPU to keep in step with, so no engine sync (an event
+// and a fiber switch) between the two CPUs' turns.
+void BM_HoldModelOneCpu(benchmark::State& state) { hold_model(state, kernel::CostModel{}, 1); }
+BENCHMARK(BM_HoldModelOneCpu)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10);
 
 }  // namespace
