@@ -24,26 +24,30 @@ constexpr std::size_t kEpochAhead = 8;
 /// Buckets of up to this many entries are sorted by insertion.
 constexpr std::size_t kInsertionSortMax = 12;
 
-/// Appends to an array whose growth is rare. The growth path is kept out of line, as a
-/// tail call, so that the usual append needs no stack frame: `insert`, the hottest caller,
-/// would otherwise save six registers on every call for a branch it almost never takes.
-template <typename T>
-[[gnu::noinline]] void append_growing(std::vector<T>& array, const T& item) {
-  array.push_back(item);
+/// Appends T(fields...) to an array whose growth is rare. The growth path is kept out of
+/// line, as a tail call, so that the usual append needs no stack frame: `insert`, the
+/// hottest caller, would otherwise save six registers on every call for a branch it
+/// almost never takes. The item is built in place from its fields (in registers): an item
+/// built first and passed by reference would be written to the stack a word at a time
+/// and copied with 16-byte moves, a failed store-to-load forward.
+template <typename T, typename... Fields>
+[[gnu::noinline]] void append_growing(std::vector<T>& array, Fields... fields) {
+  array.emplace_back(fields...);
 }
-template <typename T>
-void append(std::vector<T>& array, const T& item) {
-  if (array.size() == array.capacity()) [[unlikely]] return append_growing(array, item);
-  array.push_back(item);  // (the compiler sees that this cannot grow)
+template <typename T, typename... Fields>
+void append(std::vector<T>& array, Fields... fields) {
+  if (array.size() == array.capacity()) [[unlikely]] return append_growing(array, fields...);
+  array.emplace_back(fields...);  // (the compiler sees that this cannot grow)
 }
 
-/// Inserts `item` into `sorted`, whose elements from `first` on are in `before` order and
-/// whose elements before `first` are consumed, dropping those if they are most of the
-/// array. The general case of EventQueue::insert_bottom, out of line for the same reason
-/// as append_growing.
-template <typename T, typename Before>
-[[gnu::noinline]] void insert_sorted_making_room(std::vector<T>& sorted, std::size_t& first, const T& item,
-                                                 Before before) {
+/// Inserts T(fields...) into `sorted`, whose elements from `first` on are in `before`
+/// order and whose elements before `first` are consumed, dropping those if they are most
+/// of the array. The general case of EventQueue::insert_bottom, out of line for the same
+/// reason as append_growing.
+template <typename T, typename Before, typename... Fields>
+[[gnu::noinline]] void insert_sorted_making_room(std::vector<T>& sorted, std::size_t& first, Before before,
+                                                 Fields... fields) {
+  const T item(fields...);
   if (first >= 64 && 2 * first >= sorted.size()) {
     sorted.erase(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(first));
     first = 0;
@@ -233,65 +237,68 @@ void EventQueue::settle() {
   }
 }
 
-void EventQueue::insert(const Entry& entry) {
+void EventQueue::insert(Tick when, std::uint64_t sequence, Event* event) {
   // Each path ends in a call or an append, in tail position (see append()).
-  const Tick when = entry.when;
   if (when <= bottom_last_) {
     ++stats_.sorted_inserts;
-    return insert_bottom(entry);
+    return insert_bottom(when, sequence, event);
   }
   // The rungs cover consecutive ranges, the innermost (finest) one first in time; the
   // epochs come after the outermost rung, the far array after the epochs.
   if (rung_count_ != 0 && when <= rungs_[0].last) {
     unsigned r = rung_count_ - 1;
     while (when > rungs_[r].last) --r;
-    return push_bucket(rungs_[r], entry);
+    return push_bucket(rungs_[r], when, sequence, event);
   }
   if (epoch_count_ > 0 && when <= epochs_last_) {
     std::vector<Entry>& epoch = epochs_[(when - epochs_start_) >> epoch_shift_];
     // Appends go to up to 64 arrays in turn, too many streams for the host's prefetcher:
     // fetch the line a few entries on (harmless past the end).
     __builtin_prefetch(epoch.data() + epoch.size() + kEpochAhead, 1);
-    return append(epoch, entry);
+    return append(epoch, when, sequence, event);
   }
   far_min_ = std::min(far_min_, when);
   far_max_ = std::max(far_max_, when);
-  append(far_, entry);
+  append(far_, when, sequence, event);
 }
 
-void EventQueue::push_bucket(Rung& rung, const Entry& entry) {
-  const auto bucket = static_cast<std::uint32_t>((entry.when - rung.start) >> rung.shift);
+void EventQueue::push_bucket(Rung& rung, Tick when, std::uint64_t sequence, Event* event) {
+  const auto bucket = static_cast<std::uint32_t>((when - rung.start) >> rung.shift);
   std::uint32_t& head = rung.extra[bucket];
-  const Node node{entry, head};
+  const std::uint32_t next = head;
   head = static_cast<std::uint32_t>(pool_.size());
-  append(pool_, node);
+  append(pool_, when, sequence, event, next);
 }
 
-void EventQueue::insert_bottom(const Entry& entry) {
+void EventQueue::insert_bottom(Tick when, std::uint64_t sequence, Event* event) {
   if (bottom_pos_ == bottom_.size()) {
     bottom_.clear();
     bottom_pos_ = 0;
-    return append(bottom_, entry);
+    return append(bottom_, when, sequence, event);
   }
+  // Whether the new entry comes before `other` (before(), on the fields: see insert()).
+  const auto comes_before = [when, sequence](const Entry& other) {
+    return when < other.when || (when == other.when && sequence < other.sequence);
+  };
   // The bottom is short (a few dozen entries at most, a handful in a small queue), and the
   // slots before bottom_pos_ are free: an entry goes in from whichever end is nearer,
   // moving the entries it passes by one. An entry due before the head (an event at "now")
   // costs one store.
   const std::size_t middle = bottom_pos_ + (bottom_.size() - bottom_pos_) / 2;
-  if (bottom_pos_ > 0 && before(entry, bottom_[middle])) {
+  if (bottom_pos_ > 0 && comes_before(bottom_[middle])) {
     std::size_t at = --bottom_pos_;
-    for (; !before(entry, bottom_[at + 1]); ++at) bottom_[at] = bottom_[at + 1];
-    bottom_[at] = entry;
+    for (; !comes_before(bottom_[at + 1]); ++at) bottom_[at] = bottom_[at + 1];
+    bottom_[at] = Entry{when, sequence, event};
     return;
   }
   // Bound the consumed prefix (a queue whose every entry is in the bottom never refills it).
   if (bottom_.size() == bottom_.capacity() || (bottom_pos_ >= 64 && 2 * bottom_pos_ >= bottom_.size())) {
-    return insert_sorted_making_room(bottom_, bottom_pos_, entry, before);
+    return insert_sorted_making_room(bottom_, bottom_pos_, before, when, sequence, event);
   }
-  bottom_.push_back(entry);  // (cannot grow: see above)
+  bottom_.emplace_back(when, sequence, event);  // (cannot grow: see above)
   std::size_t at = bottom_.size() - 1;
-  for (; at > bottom_pos_ && before(entry, bottom_[at - 1]); --at) bottom_[at] = bottom_[at - 1];
-  bottom_[at] = entry;
+  for (; at > bottom_pos_ && comes_before(bottom_[at - 1]); --at) bottom_[at] = bottom_[at - 1];
+  bottom_[at] = Entry{when, sequence, event};
 }
 
 // ---- Refilling the bottom -----------------------------------------------------------------

@@ -73,7 +73,7 @@ class EventQueue {
     event.sequence_ = sequence;
     event.queue_ = this;
     ++size_;
-    insert(Entry{when, sequence, &event});
+    insert(when, sequence, &event);
     if (when < next_time_) next_time_ = when;
   }
 
@@ -159,6 +159,9 @@ class EventQueue {
   };
   /// An entry in a rung bucket's list.
   struct Node {
+    Node() {}  // left uninitialized, as Entry
+    Node(const Entry& e, std::uint32_t n) : entry(e), next(n) {}
+    Node(Tick when, std::uint64_t sequence, Event* event, std::uint32_t n) : entry(when, sequence, event), next(n) {}
     Entry entry;
     std::uint32_t next;
   };
@@ -230,10 +233,13 @@ class EventQueue {
   template <typename Keep>
   void filter(Keep keep);
 
-  void insert(const Entry& entry);
-  void insert_bottom(const Entry& entry);
+  // The entry being inserted comes as its three fields, not as an Entry: an Entry built
+  // in the caller and passed by reference is written a word at a time and then copied
+  // with 16-byte moves, a failed store-to-load forward (and a wait) on every schedule.
+  void insert(Tick when, std::uint64_t sequence, Event* event);
+  void insert_bottom(Tick when, std::uint64_t sequence, Event* event);
   /// Puts an entry on its bucket's list of later arrivals.
-  void push_bucket(Rung& rung, const Entry& entry);
+  void push_bucket(Rung& rung, Tick when, std::uint64_t sequence, Event* event);
   /// Sets up `rung`'s buckets (start, last and shift set) and sorts `count` entries into them.
   static void build_rung(Rung& rung, std::uint64_t buckets, const Entry* entries, std::size_t count);
   bool bucket_empty(const Rung& rung, std::uint32_t bucket) const {
