@@ -122,6 +122,13 @@ void Tlb::remove(std::size_t way) {
   ++stats_.invalidations;
 }
 
+std::size_t Tlb::find_larger(VirtAddr address, std::uint16_t pcid) const {
+  std::size_t way = kNone;
+  if (resident_[1] != 0) way = find(address, pcid, 1);
+  if (way == kNone && resident_[2] != 0) way = find(address, pcid, 2);
+  return way;
+}
+
 std::size_t Tlb::find_in_set_of_any_size(std::uint64_t key, std::size_t first, std::uint16_t pcid) const {
   for (std::size_t way = first; way != first + ways_; ++way) {
     if (keys_[way] == key && matches(entries_[way], pcid)) return way;

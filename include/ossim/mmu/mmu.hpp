@@ -92,7 +92,7 @@ class Mmu {
   /// lookup in the L1 TLB for the access type (counted as a hit or a miss; paging must be
   /// on), then the rest of translate() given what the lookup returned (with paging off,
   /// pass nullptr). An entry that allows() the access is a complete translation.
-  TlbEntry* l1_lookup(VirtAddr address, AccessType type) {
+  [[gnu::always_inline]] TlbEntry* l1_lookup(VirtAddr address, AccessType type) {
     return (type == AccessType::kExecute ? itlb_ : dtlb_).lookup(address, pcid_);
   }
   Translation translate_from(TlbEntry* l1_entry, VirtAddr address, AccessType type, bool user_mode);

@@ -76,14 +76,13 @@ class Tlb {
 
   /// The entry translating `address` under `pcid` (global entries match any PCID), or
   /// nullptr. Counts a hit or a miss and updates LRU state.
-  TlbEntry* lookup(VirtAddr address, std::uint16_t pcid) {
+  /// Always inline, with its 4 KiB probe: it is the whole of a TLB hit, and a
+  /// link-time-optimised build otherwise calls it out of line from the load's fast path.
+  [[gnu::always_inline]] TlbEntry* lookup(VirtAddr address, std::uint16_t pcid) {
     // Most translations are 4 KiB pages: probe that size first, the others only when the
     // TLB holds any.
     std::size_t way = find(address, pcid, 0);
-    if (way == kNone && (resident_[1] | resident_[2]) != 0) [[unlikely]] {
-      if (resident_[1] != 0) way = find(address, pcid, 1);
-      if (way == kNone && resident_[2] != 0) way = find(address, pcid, 2);
-    }
+    if (way == kNone && (resident_[1] | resident_[2]) != 0) [[unlikely]] way = find_larger(address, pcid);
     if (way == kNone) [[unlikely]] {
       ++stats_.misses;
       return nullptr;
@@ -140,15 +139,17 @@ class Tlb {
   /// The way holding a match for `address` at the page size with index `size`, or kNone.
   /// The keys of a set share a cache line or two; an entry is read only on a key match.
   /// The common 4- and 8-way sets compare their keys unrolled.
-  std::size_t find(VirtAddr address, std::uint16_t pcid, unsigned size) const {
+  [[gnu::always_inline]] std::size_t find(VirtAddr address, std::uint16_t pcid, unsigned size) const {
     const std::uint64_t tag = address >> kShifts[size];
     const std::uint64_t key = key_of(tag, size);
     if (ways_ == 4) return find_in_set<4>(key, (tag & set_mask_) * 4, pcid);
     if (ways_ == 8) return find_in_set<8>(key, (tag & set_mask_) * 8, pcid);
     return find_in_set_of_any_size(key, first_way(tag), pcid);
   }
+  /// lookup()'s probe of the 2 MiB and 1 GiB sizes (out of line: rare).
+  std::size_t find_larger(VirtAddr address, std::uint16_t pcid) const;
   template <unsigned ways>
-  std::size_t find_in_set(std::uint64_t key, std::size_t first, std::uint16_t pcid) const {
+  [[gnu::always_inline]] std::size_t find_in_set(std::uint64_t key, std::size_t first, std::uint16_t pcid) const {
     const std::uint64_t* const keys = &keys_[first];
 #pragma GCC unroll 8
     for (unsigned way = 0; way < ways; ++way) {
