@@ -22,7 +22,7 @@ class FlagScope {
 }  // namespace
 
 Engine::Engine(const EngineConfig& config)
-    : seed_(config.seed), fibers_(config.fiber_stack_bytes, config.fiber_guard_pages) {}
+    : seed_(config.seed), fibers_(config.fiber_stack_bytes, config.fiber_guard_pages, config.fiber_switch) {}
 
 Engine::~Engine() = default;
 

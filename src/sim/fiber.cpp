@@ -5,6 +5,8 @@
 
 #include <boost/context/detail/exception.hpp>
 
+#include "sim/stack_switch.hpp"
+
 #include <cassert>
 #include <new>
 #include <utility>
@@ -80,6 +82,15 @@ struct PooledStack {
 
 }  // namespace
 
+namespace {
+
+// Thrown on a suspended fiber (native switch) that is being destroyed, from the switch it
+// is suspended in, to unwind its frames; caught where its body was called. Like Boost's
+// forced_unwind, a body must not swallow it with catch (...).
+struct FiberUnwind {};
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------
 // Fiber
 
@@ -87,14 +98,20 @@ Fiber::Fiber(FiberRuntime& runtime, const char* name) : runtime_(runtime), name_
 
 Fiber::~Fiber() {
   assert((runtime_.running_ != this || this == &runtime_.host_) && "a fiber cannot destroy itself");
-  // context_'s destructor unwinds a suspended stack (Boost throws forced_unwind in it).
+  if (started_ && !finished_ && this != &runtime_.host_ && runtime_.native_) runtime_.unwind_native(*this);
+  if (stack_.sp != nullptr) runtime_.stacks_.deallocate(stack_);  // never started
+  // With the Boost switch, context_'s destructor unwinds a suspended stack (Boost throws
+  // forced_unwind in it).
 }
 
 // ---------------------------------------------------------------------------------------
 // FiberRuntime
 
-FiberRuntime::FiberRuntime(std::size_t stack_bytes, bool guard_pages)
-    : stacks_(stack_bytes, guard_pages), host_(*this, "host"), running_(&host_) {
+FiberRuntime::FiberRuntime(std::size_t stack_bytes, bool guard_pages, FiberSwitch how)
+    : native_(how == FiberSwitch::kNative && stack_switch::kAvailable),
+      stacks_(stack_bytes, guard_pages),
+      host_(*this, "host"),
+      running_(&host_) {
   host_.started_ = true;  // the host fiber is the thread itself: it is running already
 }
 
@@ -104,41 +121,96 @@ std::unique_ptr<Fiber> FiberRuntime::create(std::function<void()> body, const ch
   std::unique_ptr<Fiber> fiber(new Fiber(*this, name));
   fiber->body_ = std::move(body);
   Fiber* self = fiber.get();
+#if defined(OSSIM_NATIVE_STACK_SWITCH)
+  if (native_) {
+    self->stack_ = stacks_.allocate();
+    self->saved_sp_ = stack_switch::prepare_stack(self->stack_.sp, &FiberRuntime::start_native, self);
+    return fiber;
+  }
+#endif
   fiber->context_ = boost::context::fiber(
       std::allocator_arg, PooledStack{&stacks_},
-      [this, self](boost::context::fiber&& from) { return run_body(*self, std::move(from)); });
+      [this, self](boost::context::fiber&& from) { return start_boost(*self, std::move(from)); });
   return fiber;
 }
 
-boost::context::fiber FiberRuntime::run_body(Fiber& self, boost::context::fiber&& from) {
-  adopt_suspended(std::move(from));
+Fiber& FiberRuntime::run_body(Fiber& self) {
   self.started_ = true;
   try {
     self.body_();
   } catch (const boost::context::detail::forced_unwind&) {
     throw;  // the fiber is being destroyed: let Boost finish the unwinding
+  } catch (const FiberUnwind&) {
+    // Destroyed (native switch): its frames are unwound; back to the destroyer.
   } catch (...) {
     if (!failure_) failure_ = std::current_exception();
   }
   self.finished_ = true;
-  Fiber& target = failure_ || self.finish_target_ == nullptr ? host_ : *self.finish_target_;
+  Fiber& target = self.unwinding_ || (!failure_ && self.finish_target_ != nullptr) ? *self.finish_target_ : host_;
   handoff_from_ = &self;
   running_ = &target;
-  ++switches_;
-  return std::move(target.context_);
+  if (!self.unwinding_) ++switches_;
+  return target;
+}
+
+boost::context::fiber FiberRuntime::start_boost(Fiber& self, boost::context::fiber&& from) {
+  adopt_suspended(std::move(from));
+  return std::move(run_body(self).context_);
+}
+
+void FiberRuntime::start_native(void* fiber) {
+#if defined(OSSIM_NATIVE_STACK_SWITCH)
+  Fiber& self = *static_cast<Fiber*>(fiber);
+  FiberRuntime& runtime = self.runtime_;
+  Fiber& target = runtime.run_body(self);
+  // The stack goes back to the pool before the last switch off it. Nothing can take it
+  // from the pool before that switch is done, and the switch only writes below the
+  // stack pointer, into the stack's own bytes.
+  runtime.stacks_.deallocate(self.stack_);
+  self.stack_.sp = nullptr;
+  void* discarded = nullptr;
+  ossim_stack_switch(&discarded, target.saved_sp_);
+#else
+  (void)fiber;
+#endif
+  __builtin_unreachable();
 }
 
 void FiberRuntime::switch_to(Fiber& next) {
   Fiber* const self = running_;
   if (&next == self) return;
   assert(!next.finished_ && "switch to a finished fiber");
-  self->suspended_frame_ = __builtin_frame_address(0);
   handoff_from_ = self;
   running_ = &next;
   ++switches_;
+#if defined(OSSIM_NATIVE_STACK_SWITCH)
+  if (native_) {
+    ossim_stack_switch(&self->saved_sp_, next.saved_sp_);
+    // Back on `self`: whoever resumed us set running_ and handoff_from_.
+    if (self->unwinding_) [[unlikely]] throw FiberUnwind{};
+    if (self == &host_) rethrow_failure_on_host();
+    return;
+  }
+#endif
+  // The registers jump_fcontext saves lie below this frame.
+  self->boost_resume_from_ = static_cast<const char*>(__builtin_frame_address(0)) - 3 * kHostCacheLine;
   adopt_suspended(std::move(next.context_).resume());
   // Back on `self`: whoever resumed us set running_ and handoff_from_.
   if (self == &host_) rethrow_failure_on_host();
+}
+
+void FiberRuntime::unwind_native(Fiber& fiber) {
+#if defined(OSSIM_NATIVE_STACK_SWITCH)
+  Fiber* const self = running_;
+  fiber.unwinding_ = true;
+  fiber.finish_target_ = self;
+  handoff_from_ = self;
+  running_ = &fiber;
+  ossim_stack_switch(&self->saved_sp_, fiber.saved_sp_);
+  // Back: the fiber's frames are unwound and its stack is in the pool.
+#else
+  (void)fiber;
+#endif
 }
 
 void FiberRuntime::rethrow_failure_on_host() {

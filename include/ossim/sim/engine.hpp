@@ -29,6 +29,8 @@ struct EngineConfig {
   std::size_t fiber_stack_bytes = 128 * 1024;
   /// An inaccessible page under each fiber stack, so overflows fault on the host.
   bool fiber_guard_pages = true;
+  /// How fibers switch stacks: ossim's own switch where the build has it, or Boost.Context.
+  FiberSwitch fiber_switch = FiberSwitch::kNative;
 };
 
 class Engine {

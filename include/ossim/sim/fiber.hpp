@@ -4,7 +4,7 @@
 /// Fibers: the execution contexts of simulated threads.
 ///
 /// Every simulated thread of control (a task's user code and kernel stack, a CPU's idle
-/// loop) runs on a Fiber built on Boost.Context. One host thread runs all of a
+/// loop) runs on a Fiber. One host thread runs all of a
 /// simulation's fibers, one at a time; the engine's event loop runs on the *host fiber*
 /// (the host thread's own stack). A FiberRuntime, owned by the engine, knows which fiber
 /// is running and passes control directly from one fiber to another: a kernel's
@@ -12,6 +12,11 @@
 ///
 /// Stacks come from a FiberStackPool: fixed-size stacks carved from large mappings,
 /// reused after a fiber finishes, and committed by the host only as they are touched.
+///
+/// Two ways to switch stacks (FiberSwitch): ossim's own switch on x86-64 (System V, ELF),
+/// which keeps the host's return prediction in step (src/sim/stack_switch.hpp says why),
+/// and Boost.Context's fibers, on every platform. Both give the same behaviour; the tests
+/// run on both.
 
 #include <boost/context/fiber.hpp>
 #include <boost/context/stack_context.hpp>
@@ -62,6 +67,14 @@ class FiberStackPool {
   std::vector<Chunk> chunks_;
 };
 
+/// How a FiberRuntime switches stacks.
+enum class FiberSwitch {
+  /// ossim's own switch where the build has it (x86-64 System V, ELF), else Boost.Context.
+  kNative,
+  /// Boost.Context's `fiber` (jump_fcontext).
+  kBoostContext,
+};
+
 class FiberRuntime;
 
 /// One thread of control with its own stack. Built suspended; runs its body the first
@@ -83,39 +96,42 @@ class Fiber {
   void set_finish_target(Fiber& target) { finish_target_ = &target; }
 
   /// A hint to the host's caches, for a fiber about to be resumed: fetches the stack
-  /// frames it will return through first (those of the switch that suspended it and of
-  /// its callers, about 1 KiB). Changes nothing; a no-op for a fiber never suspended.
+  /// it will read first (the registers its switch saved, then the frames of the switch
+  /// and of its callers, about 1 KiB). Changes nothing; a no-op for a fiber never suspended.
   void prefetch_resume_frames() const {
-    const char* const frame = static_cast<const char*>(suspended_frame_);
-    if (frame == nullptr) return;
-    prefetch_bytes<kResumeBytesBelow + kResumeBytesAbove>(frame - kResumeBytesBelow);
+    const void* const from = saved_sp_ != nullptr ? saved_sp_ : boost_resume_from_;
+    if (from != nullptr) prefetch_bytes<kResumeBytes>(from);
   }
 
  private:
-  // The registers jump_fcontext saves lie below the switch's frame; the callers' frames
-  // above it.
-  static constexpr std::size_t kResumeBytesBelow = 3 * kHostCacheLine;
-  static constexpr std::size_t kResumeBytesAbove = 15 * kHostCacheLine;
+  static constexpr std::size_t kResumeBytes = 18 * kHostCacheLine;
 
   friend class FiberRuntime;
   Fiber(FiberRuntime& runtime, const char* name);
 
   FiberRuntime& runtime_;
-  // The body is declared before the context so that it is destroyed after it: destroying
-  // a suspended context unwinds frames that still use the body's captures.
+  // The body is declared before the Boost context so that it is destroyed after it:
+  // destroying a suspended context unwinds frames that still use the body's captures.
   std::function<void()> body_;
-  boost::context::fiber context_;  // how to resume this fiber while it is suspended
+  // Boost.Context switch: how to resume this fiber while it is suspended.
+  boost::context::fiber context_;
+  // Native switch: the stack (sp null once given back) and, while suspended, the stack
+  // pointer its registers are saved at.
+  boost::context::stack_context stack_{};
+  void* saved_sp_ = nullptr;
   Fiber* finish_target_ = nullptr;
-  const void* suspended_frame_ = nullptr;  // the frame of the switch that last suspended it
+  // Boost.Context switch: the lowest stack byte a resume reads first.
+  const void* boost_resume_from_ = nullptr;
   const char* name_;
   bool started_ = false;
   bool finished_ = false;
+  bool unwinding_ = false;  // native switch: being destroyed, its frames unwinding
 };
 
 /// The fibers of one simulation and the switches between them.
 class FiberRuntime {
  public:
-  FiberRuntime(std::size_t stack_bytes, bool guard_pages);
+  FiberRuntime(std::size_t stack_bytes, bool guard_pages, FiberSwitch how = FiberSwitch::kNative);
   FiberRuntime(const FiberRuntime&) = delete;
   FiberRuntime& operator=(const FiberRuntime&) = delete;
   ~FiberRuntime();
@@ -133,14 +149,24 @@ class FiberRuntime {
   bool on_host() const { return running_ == &host_; }
   FiberStackPool& stacks() { return stacks_; }
   std::uint64_t switches() const { return switches_; }
+  /// The switch in use: kNative only where the build has ossim's own.
+  FiberSwitch switch_kind() const { return native_ ? FiberSwitch::kNative : FiberSwitch::kBoostContext; }
 
  private:
   friend class Fiber;
-  /// Runs on a new fiber's own stack the first time it is resumed.
-  boost::context::fiber run_body(Fiber& self, boost::context::fiber&& from);
+  /// Runs `self`'s body, keeping an exception for the host; returns where control goes
+  /// next, with the fiber marked finished and the runtime's bookkeeping done.
+  Fiber& run_body(Fiber& self);
+  /// The first code on a new fiber's stack, for each switch.
+  boost::context::fiber start_boost(Fiber& self, boost::context::fiber&& from);
+  [[noreturn]] static void start_native(void* fiber);
   void adopt_suspended(boost::context::fiber&& from) { handoff_from_->context_ = std::move(from); }
+  /// Native switch: resumes suspended `fiber` to unwind its frames, and returns when
+  /// they are unwound (its stack back in the pool).
+  void unwind_native(Fiber& fiber);
   void rethrow_failure_on_host();
 
+  bool native_;
   FiberStackPool stacks_;
   Fiber host_;
   Fiber* running_;

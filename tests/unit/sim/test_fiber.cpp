@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cfenv>
 #include <csignal>
 #include <cstdint>
 #include <memory>
@@ -51,8 +52,11 @@ struct Unwound {
 
 }  // namespace
 
+// Every test that builds an engine runs once with each way of switching stacks.
+#define ANY_FIBER_SWITCH GENERATE(FiberSwitch::kNative, FiberSwitch::kBoostContext)
+
 TEST_CASE("a fiber does not run until something switches to it", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   bool ran = false;
   auto fiber = engine.fibers().create([&] { ran = true; }, "lazy");
   CHECK_FALSE(ran);
@@ -66,7 +70,7 @@ TEST_CASE("a fiber does not run until something switches to it", "[sim][fiber]")
 // started_ = true, and FiberRuntime::create (fiber.cpp:103) builds every fiber with it, so
 // a freshly created fiber already reports started() == true.
 TEST_CASE("started() is false until the fiber is first switched to", "[sim][fiber][regression]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   auto fiber = engine.fibers().create([] {});
   CHECK_FALSE(fiber->started());
   engine.fibers().switch_to(*fiber);
@@ -75,7 +79,7 @@ TEST_CASE("started() is false until the fiber is first switched to", "[sim][fibe
 
 TEST_CASE("switch_to runs the body, and control returns to the host when the body ends",
           "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   std::vector<std::string> log;
   std::unique_ptr<Fiber> fiber;
@@ -96,7 +100,7 @@ TEST_CASE("switch_to runs the body, and control returns to the host when the bod
 }
 
 TEST_CASE("a fiber that switches back to the host resumes where it left off", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   std::vector<int> log;
   auto fiber = fibers.create([&] {
@@ -116,14 +120,14 @@ TEST_CASE("a fiber that switches back to the host resumes where it left off", "[
 }
 
 TEST_CASE("switch_to the running fiber is a no-op", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   engine.fibers().switch_to(engine.fibers().host());
   CHECK(engine.fibers().switches() == 0);
   CHECK(engine.fibers().on_host());
 }
 
 TEST_CASE("two fibers ping-pong directly, without going through the host, in order", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   std::vector<std::string> log;
   std::unique_ptr<Fiber> ping, pong;
@@ -154,7 +158,7 @@ TEST_CASE("two fibers ping-pong directly, without going through the host, in ord
 }
 
 TEST_CASE("a finishing fiber passes control to its finish target", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   std::vector<std::string> log;
   std::unique_ptr<Fiber> waiter, fresh, worker;
@@ -180,7 +184,7 @@ TEST_CASE("a finishing fiber passes control to its finish target", "[sim][fiber]
 }
 
 TEST_CASE("an exception thrown in a fiber body is rethrown on the host by switch_to", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   auto thrower = fibers.create([] { throw std::runtime_error("boom"); });
   CHECK_THROWS_WITH(fibers.switch_to(*thrower), "boom");
@@ -197,7 +201,7 @@ TEST_CASE("an exception thrown in a fiber body is rethrown on the host by switch
 
 TEST_CASE("an exception in a fiber reached through another fiber surfaces on the host, not the "
           "finish target", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   bool target_ran = false;
   auto target = fibers.create([&] { target_ran = true; });
@@ -214,7 +218,7 @@ TEST_CASE("an exception in a fiber reached through another fiber surfaces on the
 }
 
 TEST_CASE("destroying a suspended fiber unwinds its stack", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   std::vector<std::string> log;
   auto fiber = fibers.create([&] {
@@ -235,7 +239,7 @@ TEST_CASE("destroying a suspended fiber unwinds its stack", "[sim][fiber]") {
 }
 
 TEST_CASE("destroying a fiber that never started does not run its body", "[sim][fiber]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   bool ran = false;
   auto fiber = engine.fibers().create([&] { ran = true; });
   CHECK(engine.fibers().stacks().stacks_in_use() == 1);
@@ -250,7 +254,7 @@ TEST_CASE("destroying a fiber that never started does not run its body", "[sim][
 // Destructors in those frames then see the body's captures already destroyed.
 TEST_CASE("a suspended fiber's captures are still alive while its stack unwinds",
           "[sim][fiber][regression]") {
-  Engine engine({.seed = 1});
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   auto captured = std::make_shared<int>(7);
   std::weak_ptr<int> watch = captured;
@@ -275,7 +279,7 @@ TEST_CASE("a suspended fiber's captures are still alive while its stack unwinds"
 }
 
 TEST_CASE("stacks go back to the pool when fibers finish and are reused", "[sim][fiber]") {
-  Engine engine({.seed = 1, .fiber_stack_bytes = 32 * 1024});
+  Engine engine({.seed = 1, .fiber_stack_bytes = 32 * 1024, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   FiberStackPool& pool = fibers.stacks();
   CHECK(pool.stacks_in_use() == 0);
@@ -308,7 +312,7 @@ TEST_CASE("stacks go back to the pool when fibers finish and are reused", "[sim]
 }
 
 TEST_CASE("ten thousand fibers with small stacks can be alive at once", "[sim][fiber]") {
-  Engine engine({.seed = 1, .fiber_stack_bytes = 16 * 1024});
+  Engine engine({.seed = 1, .fiber_stack_bytes = 16 * 1024, .fiber_switch = ANY_FIBER_SWITCH});
   FiberRuntime& fibers = engine.fibers();
   constexpr int kFibers = 10'000;
   std::vector<std::unique_ptr<Fiber>> all;
@@ -354,7 +358,7 @@ TEST_CASE("the stack size is configurable and rounded up to whole pages", "[sim]
 
 TEST_CASE("recursion that uses most of a configured stack works", "[sim][fiber]") {
   constexpr std::size_t kStack = 1024 * 1024;
-  Engine engine({.seed = 1, .fiber_stack_bytes = kStack});
+  Engine engine({.seed = 1, .fiber_stack_bytes = kStack, .fiber_switch = ANY_FIBER_SWITCH});
   std::uint64_t result = 0;
   std::uintptr_t top = 0, deepest = 0;
   auto fiber = engine.fibers().create([&] {
@@ -392,4 +396,78 @@ TEST_CASE("touching the page under a guarded stack faults instead of corrupting 
   static_cast<char*>(stack.sp)[-1] = 1;
   static_cast<char*>(stack.sp)[-static_cast<std::ptrdiff_t>(stack.size)] = 1;
   pool.deallocate(stack);
+}
+
+TEST_CASE("the default switch is ossim's own where the build has it", "[sim][fiber]") {
+  Engine engine({.seed = 1});
+#if defined(__x86_64__) && defined(__linux__)
+  CHECK(engine.fibers().switch_kind() == FiberSwitch::kNative);
+#endif
+  Engine boost_engine({.seed = 1, .fiber_switch = FiberSwitch::kBoostContext});
+  CHECK(boost_engine.fibers().switch_kind() == FiberSwitch::kBoostContext);
+}
+
+TEST_CASE("each fiber keeps its own floating-point rounding mode across switches", "[sim][fiber]") {
+  // The ABI makes MXCSR's and the x87 control word's control bits callee-saved, so a
+  // switch preserves them per fiber, as a kernel preserves them per thread.
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
+  FiberRuntime& fibers = engine.fibers();
+  const int host_mode = std::fegetround();
+  int seen_in_fiber = -1;
+  auto fiber = fibers.create([&] {
+    std::fesetround(FE_UPWARD);
+    fibers.switch_to(fibers.host());
+    seen_in_fiber = std::fegetround();  // after the host ran with its own mode
+  });
+  fibers.switch_to(*fiber);
+  CHECK(std::fegetround() == host_mode);  // the fiber's change did not leak out
+  std::fesetround(FE_TOWARDZERO);
+  fibers.switch_to(*fiber);
+  CHECK(seen_in_fiber == FE_UPWARD);
+  CHECK(std::fegetround() == FE_TOWARDZERO);
+  std::fesetround(host_mode);
+}
+
+TEST_CASE("exceptions thrown and caught inside a fiber stay inside it", "[sim][fiber]") {
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
+  FiberRuntime& fibers = engine.fibers();
+  std::vector<std::string> log;
+  auto fiber = fibers.create([&] {
+    for (int i = 0; i < 3; ++i) {
+      try {
+        Unwound frame{&log, "frame"};
+        fibers.switch_to(fibers.host());
+        throw std::runtime_error("caught " + std::to_string(i));
+      } catch (const std::runtime_error& error) {
+        log.push_back(error.what());
+      }
+    }
+  });
+  for (int i = 0; i < 4; ++i) CHECK_NOTHROW(fibers.switch_to(*fiber));
+  CHECK(fiber->finished());
+  CHECK(log == std::vector<std::string>{"frame", "caught 0", "frame", "caught 1", "frame", "caught 2"});
+}
+
+TEST_CASE("destroying a suspended fiber from another fiber unwinds it and comes back there",
+          "[sim][fiber]") {
+  Engine engine({.seed = 1, .fiber_switch = ANY_FIBER_SWITCH});
+  FiberRuntime& fibers = engine.fibers();
+  std::vector<std::string> log;
+  std::unique_ptr<Fiber> victim = fibers.create([&] {
+    Unwound frame{&log, "victim unwound"};
+    fibers.switch_to(fibers.host());
+  }, "victim");
+  fibers.switch_to(*victim);
+  auto destroyer = fibers.create([&] {
+    log.push_back("destroying");
+    victim.reset();
+    log.push_back("destroyed");
+    CHECK(&fibers.running() != &fibers.host());
+  }, "destroyer");
+  const std::uint64_t switches_before = fibers.switches();
+  fibers.switch_to(*destroyer);
+  CHECK(log == std::vector<std::string>{"destroying", "victim unwound", "destroyed"});
+  CHECK(fibers.on_host());
+  CHECK(fibers.switches() == switches_before + 2);  // teardown switches are not counted
+  CHECK(fibers.stacks().stacks_in_use() == 0);
 }
