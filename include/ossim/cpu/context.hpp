@@ -14,12 +14,13 @@
 
 #include "ossim/cpu/registers.hpp"
 #include "ossim/sim/fiber.hpp"
+#include "ossim/sim/huge_page_heap.hpp"
 
 namespace ossim::cpu {
 
 class Cpu;
 
-class Context {
+class Context : public sim::HugePageAllocated {
  public:
   /// A context that will run `body` when a CPU first switches to it. `name` must outlive
   /// the context.

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ossim/sim/prefetch.hpp"
+#include "ossim/sim/huge_page_heap.hpp"
 
 namespace ossim::sim {
 
@@ -80,7 +81,7 @@ class FiberRuntime;
 /// One thread of control with its own stack. Built suspended; runs its body the first
 /// time something switches to it. When the body returns (or throws), the fiber is
 /// finished and control passes to its finish target (the host fiber unless set).
-class Fiber {
+class Fiber : public HugePageAllocated {
  public:
   Fiber(const Fiber&) = delete;
   Fiber& operator=(const Fiber&) = delete;

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "ossim/mmu/page_table.hpp"
+#include "ossim/sim/huge_page_heap.hpp"
 #include "ossim/sys/flags.hpp"
 #include "kernel/mm/vma.hpp"
 #include "kernel/result.hpp"
@@ -77,7 +78,7 @@ enum class FaultOutcome : std::uint8_t {
   kOutOfMemory,
 };
 
-class AddressSpace {
+class AddressSpace : public sim::HugePageAllocated {
  public:
   /// A new empty address space; ENOMEM when no frame is left for its page table.
   static Result<std::shared_ptr<AddressSpace>> create(KernelCore& kernel);

@@ -23,6 +23,7 @@
 #include "ossim/kernel/task_info.hpp"
 #include "ossim/mmu/page_table.hpp"
 #include "ossim/sim/event.hpp"
+#include "ossim/sim/huge_page_heap.hpp"
 #include "ossim/sim/tick.hpp"
 #include "ossim/user/process.hpp"
 #include "kernel/sched/sched_params.hpp"
@@ -66,7 +67,7 @@ struct TaskExitUnwind {};
 /// Thrown by execve once the new image is in place; the task's base runs the new entry.
 struct ExecUnwind {};
 
-class Task {
+class Task : public sim::HugePageAllocated {
  public:
   /// A task whose fiber will run `body`, or KernelCore::task_main when it is empty.
   Task(KernelCore& owner, pid_t id, std::string comm, std::function<void()> body = {});
