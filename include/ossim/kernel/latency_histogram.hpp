@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ossim/sim/huge_page_heap.hpp"
 #include "ossim/sim/tick.hpp"
 
 namespace ossim::kernel {
@@ -76,7 +77,8 @@ class LatencyHistogram {
     return ((std::uint64_t{1} << kSubBits) + sub + 1) << octave;
   }
 
-  std::vector<std::uint32_t> buckets_;
+  // Per task and recorded at every switch-in: on huge pages, as the task_struct is.
+  std::vector<std::uint32_t, sim::HugePageHeapAllocator<std::uint32_t>> buckets_;
   std::uint64_t count_ = 0;
   sim::Tick total_ = 0;
   sim::Tick max_ = 0;

@@ -17,6 +17,7 @@
 #include "ossim/mmu/frame_allocator.hpp"
 #include "ossim/mmu/physical_memory.hpp"
 #include "ossim/mmu/pte.hpp"
+#include "ossim/sim/huge_page_heap.hpp"
 
 namespace ossim::mmu {
 
@@ -28,7 +29,7 @@ struct Mapping {
   PhysAddr entry_address = 0;  // where the leaf entry lives in physical memory
 };
 
-class PageTable {
+class PageTable : public sim::HugePageAllocated {
  public:
   /// Allocates an empty top-level table. `levels` is 4 or 5. Throws std::bad_alloc when no
   /// frame is free.

@@ -34,6 +34,20 @@ class HugePageHeap {
   static void deallocate(void* object, std::size_t bytes) noexcept;
 };
 
+/// A standard allocator over the HugePageHeap, for a container kept per task and touched
+/// at every switch (a task's latency histogram).
+template <typename T>
+struct HugePageHeapAllocator {
+  using value_type = T;
+  HugePageHeapAllocator() = default;
+  template <typename U>
+  HugePageHeapAllocator(const HugePageHeapAllocator<U>&) {}
+  T* allocate(std::size_t count) { return static_cast<T*>(HugePageHeap::allocate(count * sizeof(T))); }
+  void deallocate(T* objects, std::size_t count) noexcept { HugePageHeap::deallocate(objects, count * sizeof(T)); }
+  template <typename U>
+  bool operator==(const HugePageHeapAllocator<U>&) const { return true; }
+};
+
 /// A base class whose only effect is that `new` and `delete` of the derived class use
 /// the HugePageHeap. It adds no bytes to the object.
 struct HugePageAllocated {
