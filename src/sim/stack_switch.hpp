@@ -11,8 +11,9 @@
 /// on the host CPU's return-stack predictor that nothing pops, so after every switch each
 /// return on the resumed side is predicted one frame off, and mispredicted, all the way
 /// up its stack (a dozen returns from schedule() to the workload). Returning with `ret`
-/// keeps the predictor in step; the pipe ping-pong benchmark went from 581 to 403 ns per
-/// round trip (docs/performance.md).
+/// keeps the predictor in step: a switch between two fibers twelve calls deep takes 74
+/// instead of 163 ns, and the pipe ping-pong 544 instead of 616 ns a round trip
+/// (docs/performance.md).
 
 #include <cstdint>
 
