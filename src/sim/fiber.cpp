@@ -5,11 +5,11 @@
 
 #include <boost/context/detail/exception.hpp>
 
-#include "sim/stack_switch.hpp"
-
 #include <cassert>
 #include <new>
 #include <utility>
+
+#include "sim/stack_switch.hpp"
 
 namespace ossim::sim {
 
@@ -79,10 +79,6 @@ struct PooledStack {
   boost::context::stack_context allocate() { return pool->allocate(); }
   void deallocate(boost::context::stack_context& stack) noexcept { pool->deallocate(stack); }
 };
-
-}  // namespace
-
-namespace {
 
 // Thrown on a suspended fiber (native switch) that is being destroyed, from the switch it
 // is suspended in, to unwind its frames; caught where its body was called. Like Boost's
