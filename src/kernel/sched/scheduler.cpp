@@ -473,12 +473,16 @@ bool Scheduler::pull_one(RunQueue& rq, std::uint64_t min_surplus, sim::Tick now)
     if (busiest == nullptr || other.nr_running > busiest->nr_running) busiest = &other;
   }
   if (busiest == nullptr) return false;
-  // Its most recently queued movable task of the highest class.
+  // Its most recently queued movable task of the highest class. The walk stops at the
+  // first task of the highest class queued there: with only fair tasks queued (the usual
+  // case), at the first movable one, not after all of them.
+  const std::size_t highest_queued = busiest->rt_queued == 0 ? kFairRank : 0;
   Task* candidate = nullptr;
   for (auto it = busiest->tasks.rbegin(); it != busiest->tasks.rend(); ++it) {
     Task& task = *it;
     if (task.se.on_cpu || (task.se.params.cpus_allowed >> rq.cpu & 1) == 0) continue;
     if (candidate == nullptr || rank_of(task.se.sched_class) < rank_of(candidate->se.sched_class)) candidate = &task;
+    if (rank_of(candidate->se.sched_class) == highest_queued) break;
   }
   if (candidate == nullptr) return false;
   move_queued(*candidate, rq.cpu, now);
