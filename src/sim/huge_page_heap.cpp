@@ -7,13 +7,14 @@
 #include <mutex>
 #include <new>
 
+#include "ossim/sim/huge_pages.hpp"
 #include "ossim/sim/prefetch.hpp"
 
 namespace ossim::sim {
 
 namespace {
 
-constexpr std::size_t kHugePage = std::size_t{2} << 20;  // x86-64's 2 MiB page
+constexpr std::size_t kHugePage = kHugePageBytes;
 constexpr std::size_t kClassCount = HugePageHeap::kLargestObject / kHostCacheLine;
 
 std::size_t class_of(std::size_t bytes) { return (bytes + kHostCacheLine - 1) / kHostCacheLine - 1; }
@@ -42,24 +43,15 @@ struct Region {
 // current one is used up).
 char* take_chunk(Region& region) {
   if (region.next == region.end) {
-    // Over-map by one huge page so that an aligned range fits, then unmap the ends.
-    const std::size_t mapped = kRegion + kHugePage;
-    void* const raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED) {
+    char* const reserved = static_cast<char*>(map_huge_pages(kRegion));
+    if (reserved == nullptr) {
       // No mapping left: one chunk from the ordinary heap, which may still grow.
       char* const chunk = static_cast<char*>(::operator new(kHugePage, std::align_val_t{kHugePage}));
       madvise(chunk, kHugePage, MADV_HUGEPAGE);
       return chunk;
     }
-    const auto start = reinterpret_cast<std::uintptr_t>(raw);
-    const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
-    if (aligned != start) munmap(raw, aligned - start);
-    if (const std::size_t tail = start + mapped - (aligned + kRegion); tail != 0) {
-      munmap(reinterpret_cast<void*>(aligned + kRegion), tail);
-    }
-    region.next = reinterpret_cast<char*>(aligned);
-    region.end = region.next + kRegion;
-    madvise(region.next, kRegion, MADV_HUGEPAGE);  // advice: failure leaves small pages
+    region.next = reserved;
+    region.end = reserved + kRegion;
   }
   char* const chunk = region.next;
   region.next += kHugePage;

@@ -21,6 +21,8 @@
 #include <new>
 #include <utility>
 
+#include "ossim/sim/huge_pages.hpp"
+
 namespace ossim::sim {
 
 template <typename T>
@@ -31,20 +33,9 @@ class HugePageArray {
   template <typename... Args>
   explicit HugePageArray(std::size_t count, Args&&... args) : size_(count) {
     if (count == 0) return;
-    bytes_ = round_up(count * sizeof(T), kHugePage);
-    // Over-allocate by one huge page so that the array can start on a huge-page boundary
-    // (only whole, aligned 2 MiB ranges can be huge pages), then give back the ends.
-    const std::size_t mapped = bytes_ + kHugePage;
-    void* const raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) throw std::bad_alloc();
-    const auto start = reinterpret_cast<std::uintptr_t>(raw);
-    const std::uintptr_t aligned = round_up(start, kHugePage);
-    if (aligned != start) munmap(raw, aligned - start);
-    if (const std::size_t tail = start + mapped - (aligned + bytes_); tail != 0) {
-      munmap(reinterpret_cast<void*>(aligned + bytes_), tail);
-    }
-    data_ = reinterpret_cast<T*>(aligned);
-    madvise(data_, bytes_, MADV_HUGEPAGE);  // advice: failure leaves small pages
+    bytes_ = round_up(count * sizeof(T), kHugePageBytes);
+    data_ = static_cast<T*>(map_huge_pages(bytes_));
+    if (data_ == nullptr) throw std::bad_alloc();
     std::size_t built = 0;
     try {
       for (; built < count; ++built) new (data_ + built) T(args...);
@@ -72,12 +63,11 @@ class HugePageArray {
   const T* end() const { return data_ + size_; }
 
  private:
-  static constexpr std::size_t kHugePage = std::size_t{2} << 20;  // x86-64's 2 MiB page
   static constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
   T* data_ = nullptr;
   std::size_t size_ = 0;
-  std::size_t bytes_ = 0;  // mapped, a multiple of kHugePage
+  std::size_t bytes_ = 0;  // mapped, a multiple of kHugePageBytes
 };
 
 }  // namespace ossim::sim
